@@ -1,0 +1,39 @@
+# bulk_status: PGXS build.  The version lives in bulk_status.control alone.
+
+EXTENSION = bulk_status
+EXTVERSION = $(shell sed -n "s/^default_version[[:space:]]*=[[:space:]]*'\([^']*\)'.*/\1/p" $(EXTENSION).control)
+
+MODULE_big = bulk_status
+OBJS = \
+	src/bulk_status.o \
+	src/keyset.o \
+	src/engine.o \
+	src/scan.o \
+	src/cursor.o \
+	src/transition.o
+
+DATA = $(wildcard sql/$(EXTENSION)--*.sql)
+
+# Tests: pg_regress inputs in test/sql, isolation specs in test/specs, their
+# expected outputs in expected/, TAP tests in test/t.
+TESTS = $(sort $(wildcard test/sql/*.sql))
+REGRESS = $(patsubst test/sql/%.sql,%,$(TESTS))
+REGRESS_OPTS = --inputdir=test --load-extension=$(EXTENSION)
+
+ISOLATION = $(patsubst test/specs/%.spec,%,$(sort $(wildcard test/specs/*.spec)))
+ISOLATION_OPTS = --inputdir=test --load-extension=$(EXTENSION)
+
+TAP_TESTS = 1
+PROVE_TESTS = $(sort $(wildcard test/t/*.pl))
+
+PG_CPPFLAGS = -Wall -Wextra -Wno-unused-parameter -Wno-sign-compare -Wno-missing-field-initializers
+
+PG_CONFIG ?= pg_config
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)
+
+# pg_isolation_regress looks for expected output in its output directory
+# before --inputdir; point it at the top-level expected/.
+installcheck: output_iso/expected
+output_iso/expected:
+	mkdir -p output_iso && ln -sfn ../expected $@

@@ -1,0 +1,110 @@
+\echo Use "CREATE EXTENSION bulk_status" to load this file. \quit
+
+--
+-- Streaming scans
+--
+
+-- Every row of the table whose row type is given, in key order, read
+-- batch_size rows at a time.  Call it in the select list to stream.
+CREATE FUNCTION bulk_status.scan(rowtype anyelement,
+                                 filter text DEFAULT NULL,
+                                 batch_size integer DEFAULT 10000)
+RETURNS SETOF anyelement
+AS 'MODULE_PATHNAME', 'bulk_status_scan'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+--
+-- Durable named cursors
+--
+
+-- One row per open cursor.  Only the extension's functions touch it; they
+-- check ownership themselves.  pg_dump keeps its contents.
+CREATE TABLE bulk_status.cursor_state (
+    name         text PRIMARY KEY,
+    owner        oid NOT NULL,
+    relid        oid NOT NULL,
+    filter       text,
+    batch_size   integer NOT NULL CHECK (batch_size > 0),
+    key_columns  name[] NOT NULL,
+    position     text[],
+    rows_fetched bigint NOT NULL DEFAULT 0,
+    created      timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    last_fetch   timestamptz
+);
+REVOKE ALL ON bulk_status.cursor_state FROM PUBLIC;
+SELECT pg_catalog.pg_extension_config_dump('bulk_status.cursor_state', '');
+
+CREATE VIEW bulk_status.cursors AS
+SELECT c.name,
+       c.owner::regrole     AS owner,
+       c.relid::regclass    AS relation,
+       c.filter,
+       c.batch_size,
+       c.key_columns,
+       c.position,
+       c.rows_fetched,
+       c.created,
+       c.last_fetch
+  FROM bulk_status.cursor_state c
+ WHERE pg_catalog.pg_has_role(c.owner, 'USAGE');
+GRANT SELECT ON bulk_status.cursors TO PUBLIC;
+
+-- Open a named cursor over rel; its position starts before the first row.
+CREATE FUNCTION bulk_status.cursor_open(name text,
+                                        rel regclass,
+                                        filter text DEFAULT NULL,
+                                        batch_size integer DEFAULT 10000)
+RETURNS void
+AS 'MODULE_PATHNAME', 'bulk_status_cursor_open'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+-- The next max_rows rows (default: the cursor's batch_size) after the
+-- cursor's position; the position advances in the caller's transaction.
+CREATE FUNCTION bulk_status.cursor_fetch(name text,
+                                         rowtype anyelement,
+                                         max_rows integer DEFAULT NULL)
+RETURNS SETOF anyelement
+AS 'MODULE_PATHNAME', 'bulk_status_cursor_fetch'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+-- Forget a cursor.
+CREATE FUNCTION bulk_status.cursor_close(name text)
+RETURNS void
+AS 'MODULE_PATHNAME', 'bulk_status_cursor_close'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+--
+-- Commit-per-batch status transitions
+--
+
+CREATE PROCEDURE bulk_status.transition(rel regclass,
+                                        from_status text,
+                                        to_status text,
+                                        filter text DEFAULT NULL,
+                                        status_column name DEFAULT 'status',
+                                        batch_size integer DEFAULT 10000,
+                                        strategy text DEFAULT 'auto',
+                                        sleep_ms integer DEFAULT 0,
+                                        lock_timeout_ms integer DEFAULT 0,
+                                        max_retries integer DEFAULT 5,
+                                        skip_locked boolean DEFAULT false,
+                                        dry_run boolean DEFAULT false,
+                                        INOUT rows_changed bigint DEFAULT NULL)
+AS 'MODULE_PATHNAME', 'bulk_status_transition'
+LANGUAGE C;
+
+--
+-- What the engine measured in this session's last scan or transition
+--
+
+CREATE FUNCTION bulk_status.last_run(OUT kind text,
+                                     OUT rows bigint,
+                                     OUT batches bigint,
+                                     OUT engine_peak_bytes bigint,
+                                     OUT backend_peak_bytes bigint,
+                                     OUT elapsed_ms double precision)
+RETURNS record
+AS 'MODULE_PATHNAME', 'bulk_status_last_run'
+LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
+
+GRANT USAGE ON SCHEMA bulk_status TO PUBLIC;

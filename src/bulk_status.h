@@ -1,0 +1,140 @@
+/*-------------------------------------------------------------------------
+ *
+ * bulk_status.h
+ *	  Declarations shared by the files of the bulk_status extension.
+ *
+ * The extension is split by concern:
+ *	  bulk_status.c	module magic, GUCs, the session's last-run figures
+ *	  keyset.c		relation checks, key discovery, SQL fragments, filters
+ *	  engine.c		the batch loop of a status transition (one engine,
+ *					shared by CALL and, later, background jobs)
+ *	  transition.c	CALL bulk_status.transition: argument checks, driver
+ *	  scan.c		bulk_status.scan: value-per-call keyset scan
+ *	  cursor.c		durable named cursors
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef BULK_STATUS_H
+#define BULK_STATUS_H
+
+#include "postgres.h"
+
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "lib/stringinfo.h"
+#include "portability/instr_time.h"
+#include "utils/relcache.h"
+
+/* GUCs (bulk_status.c) */
+extern int	bulk_status_progress_interval;
+
+/*
+ * The key a relation is walked by: its primary key, or else its narrowest
+ * valid, immediate, non-partial unique btree index on NOT NULL columns.
+ * Everything here is allocated in the caller's memory context.
+ */
+typedef struct BulkKey
+{
+	int			nkeys;
+	AttrNumber *attnums;		/* key columns, in index order */
+	char	  **names;			/* their names, already quoted */
+	Oid		   *types;			/* their type OIDs */
+} BulkKey;
+
+/* What the engine measured during one scan or transition. */
+typedef struct BulkRunStats
+{
+	const char *kind;			/* "scan", "cursor_fetch", "transition" */
+	int64		rows;
+	int64		batches;
+	Size		engine_peak;	/* peak of the engine's own memory contexts */
+	Size		backend_peak;	/* peak of all of the backend's contexts,
+								 * sampled between batches */
+	double		elapsed_ms;
+} BulkRunStats;
+
+/* bulk_status.c */
+extern BulkRunStats bulk_last_run;
+extern void bulk_stats_start(BulkRunStats *stats, const char *kind);
+extern void bulk_stats_sample(BulkRunStats *stats, MemoryContext engine_cxt);
+extern void bulk_stats_finish(BulkRunStats *stats, instr_time start);
+
+/* keyset.c */
+extern Relation bulk_open_table(Oid relid, const char *what);
+extern BulkKey *bulk_find_key(Relation rel);
+extern char *bulk_quoted_relname(Relation rel);
+extern void bulk_check_select_privilege(Relation rel);
+extern void bulk_check_filter(Relation rel, const char *filter);
+extern void bulk_append_filter(StringInfo buf, const char *filter);
+extern void bulk_append_key_list(StringInfo buf, BulkKey *key,
+								 const char *alias, bool descending);
+extern void bulk_append_key_cmp(StringInfo buf, BulkKey *key,
+								const char *alias, const char *op,
+								int first_param);
+extern SPIPlanPtr bulk_prepare(const char *sql, int nargs, Oid *argtypes);
+extern void bulk_free_plan_callback(void *arg);
+extern void bulk_require_arg(bool isnull, const char *argname);
+
+/*
+ * A keyset read of a table's rows in key order, shared by scans and
+ * cursors: "SELECT <live columns> FROM tbl WHERE key > $1... AND (filter)
+ * ORDER BY key LIMIT n", and what turns its result rows back into
+ * composite datums of the table's row type.
+ */
+typedef struct BulkKeysetQuery
+{
+	Oid			relid;
+	char	   *relname;		/* quoted, schema-qualified */
+	bool		only;			/* read ONLY this table */
+	char	   *filter;			/* checked filter, or NULL */
+	BulkKey    *key;
+	char	   *columns;		/* quoted select list */
+	TupleDesc	rowdesc;		/* the table's row type */
+	int			natts;
+	int		   *src_col;		/* per attribute: result column, 0 if dropped */
+	int		   *key_col;		/* per key column: result column */
+	int16	   *key_typlen;
+	bool	   *key_typbyval;
+	Datum	   *values;			/* workspace for forming rows */
+	bool	   *isnull;
+} BulkKeysetQuery;
+
+/* scan.c */
+extern Relation bulk_open_rowtype_table(FunctionCallInfo fcinfo, int argno,
+										const char *what);
+extern void bulk_keyset_query_init(BulkKeysetQuery *q, Relation rel,
+								   const char *filter, const char *what);
+extern char *bulk_keyset_query_sql(BulkKeysetQuery *q, bool after_pos,
+								   int64 limit);
+extern void bulk_keyset_query_fill(BulkKeysetQuery *q, uint64 i);
+extern void bulk_keyset_query_key(BulkKeysetQuery *q, uint64 i, Datum *key);
+
+/* engine.c */
+typedef enum BulkStrategy
+{
+	BULK_STRATEGY_AUTO,
+	BULK_STRATEGY_RANGE,		/* key ranges of batch_size keys */
+	BULK_STRATEGY_LIMIT,		/* next batch_size matching rows by key */
+	BULK_STRATEGY_CTID			/* block ranges, for tables without a key */
+} BulkStrategy;
+
+typedef struct BulkTransitionArgs
+{
+	Oid			relid;
+	char	   *from_status;
+	char	   *to_status;
+	char	   *filter;			/* NULL for none */
+	char	   *status_column;
+	int			batch_size;
+	BulkStrategy strategy;
+	int			sleep_ms;
+	int			lock_timeout_ms;	/* 0: wait as long as lock_timeout says */
+	int			max_retries;
+	bool		skip_locked;
+	bool		dry_run;
+} BulkTransitionArgs;
+
+extern BulkStrategy bulk_parse_strategy(const char *name);
+extern int64 bulk_transition_run(BulkTransitionArgs *args, bool atomic);
+
+#endif							/* BULK_STATUS_H */

@@ -1,0 +1,410 @@
+/*-------------------------------------------------------------------------
+ *
+ * cursor.c
+ *	  Durable named cursors: a keyset position over a table, stored in
+ *	  bulk_status.cursor_state, that survives commits, disconnects and
+ *	  restarts.
+ *
+ * cursor_fetch locks the cursor's state row (FOR UPDATE), reads the next
+ * rows after the stored position with the caller's privileges, and
+ * writes the new position, all in the caller's transaction.  So a consumer
+ * whose transaction rolls back reads the same rows again, and a second
+ * session fetching from the same cursor waits for the first to finish,
+ * then continues after whatever the first committed: no row is handed out
+ * twice.
+ *
+ * The position is kept as the text form of the last key (one element per
+ * key column), turned back into values with the key types' input
+ * functions, so it does not depend on anything in memory.
+ *
+ * Security: cursor_state is not accessible to PUBLIC.  The statements on
+ * it run as the table's owner (SECURITY_LOCAL_USERID_CHANGE, restricted),
+ * are fixed text with parameters only, and qualify every operator and
+ * function with pg_catalog, so that no caller's search_path can put code
+ * of its own under them.  Ownership is checked here: a role uses only
+ * cursors owned by a role whose privileges it has.  The rows themselves
+ * are always read as the caller.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "access/relation.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_type.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "utils/acl.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+#include "utils/syscache.h"
+#include "utils/tuplestore.h"
+
+#include "bulk_status.h"
+
+/* The state table's columns as cursor_fetch reads them. */
+#define STATE_SELECT \
+	"SELECT owner, relid, filter, batch_size, key_columns::pg_catalog.text[], position" \
+	" FROM bulk_status.cursor_state WHERE name OPERATOR(pg_catalog.=) $1 FOR UPDATE"
+
+typedef struct CursorState
+{
+	Oid			owner;
+	Oid			relid;
+	char	   *filter;
+	int			batch_size;
+	ArrayType  *key_columns;
+	ArrayType  *position;		/* NULL before the first fetch */
+} CursorState;
+
+/* The owner of bulk_status.cursor_state, as whom its statements run. */
+static Oid
+state_table_owner(void)
+{
+	Oid			nsp = get_namespace_oid("bulk_status", false);
+	Oid			relid = get_relname_relid("cursor_state", nsp);
+	HeapTuple	tup;
+	Oid			owner;
+
+	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	if (!HeapTupleIsValid(tup))
+		elog(ERROR, "bulk_status.cursor_state is missing");
+	owner = ((Form_pg_class) GETSTRUCT(tup))->relowner;
+	ReleaseSysCache(tup);
+	return owner;
+}
+
+/*
+ * Run one fixed statement on the state table as its owner.  An error
+ * restores the caller's identity through transaction (or subtransaction)
+ * abort, as for any SECURITY_LOCAL_USERID_CHANGE.
+ */
+static uint64
+state_execute(const char *sql, int nargs, Oid *argtypes, Datum *values,
+			  const char *nulls, int expected)
+{
+	Oid			save_userid;
+	int			save_sec;
+	int			rc;
+
+	GetUserIdAndSecContext(&save_userid, &save_sec);
+	SetUserIdAndSecContext(state_table_owner(),
+						   save_sec | SECURITY_LOCAL_USERID_CHANGE |
+						   SECURITY_RESTRICTED_OPERATION);
+	rc = SPI_execute_with_args(sql, nargs, argtypes, values, nulls, false, 0);
+	SetUserIdAndSecContext(save_userid, save_sec);
+	if (rc != expected)
+		elog(ERROR, "statement on bulk_status.cursor_state failed: %s",
+			 SPI_result_code_string(rc));
+	return SPI_processed;
+}
+
+/*
+ * Lock and read the state of cursor "name", insisting that it exists and
+ * that the caller may use it.
+ */
+static CursorState *
+lock_cursor(const char *name)
+{
+	Oid			argtypes[1] = {TEXTOID};
+	Datum		values[1];
+	CursorState *cs;
+	HeapTuple	tup;
+	TupleDesc	desc;
+	bool		isnull;
+	Datum		d;
+
+	values[0] = CStringGetTextDatum(name);
+	if (state_execute(STATE_SELECT, 1, argtypes, values, NULL, SPI_OK_SELECT) == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_CURSOR),
+				 errmsg("cursor \"%s\" does not exist", name)));
+
+	tup = SPI_tuptable->vals[0];
+	desc = SPI_tuptable->tupdesc;
+	cs = palloc0(sizeof(CursorState));
+	cs->owner = DatumGetObjectId(SPI_getbinval(tup, desc, 1, &isnull));
+	if (!has_privs_of_role(GetUserId(), cs->owner))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("must be owner of cursor \"%s\"", name)));
+	cs->relid = DatumGetObjectId(SPI_getbinval(tup, desc, 2, &isnull));
+	d = SPI_getbinval(tup, desc, 3, &isnull);
+	cs->filter = isnull ? NULL : TextDatumGetCString(d);
+	cs->batch_size = DatumGetInt32(SPI_getbinval(tup, desc, 4, &isnull));
+	cs->key_columns = DatumGetArrayTypePCopy(SPI_getbinval(tup, desc, 5, &isnull));
+	d = SPI_getbinval(tup, desc, 6, &isnull);
+	cs->position = isnull ? NULL : DatumGetArrayTypePCopy(d);
+	return cs;
+}
+
+/* The key's column names, unquoted, as a text[] for the state table. */
+static ArrayType *
+key_names_array(Relation rel, BulkKey *key)
+{
+	Datum	   *names = palloc(sizeof(Datum) * key->nkeys);
+	int			i;
+
+	for (i = 0; i < key->nkeys; i++)
+		names[i] = CStringGetTextDatum(NameStr(TupleDescAttr(RelationGetDescr(rel),
+															 key->attnums[i] - 1)->attname));
+	return construct_array(names, key->nkeys, TEXTOID, -1, false, TYPALIGN_INT);
+}
+
+/* Whether two one-dimensional text arrays hold the same strings. */
+static bool
+text_arrays_equal(ArrayType *a, ArrayType *b)
+{
+	Datum	   *ea;
+	Datum	   *eb;
+	int			na;
+	int			nb;
+	int			i;
+
+	deconstruct_array(a, TEXTOID, -1, false, TYPALIGN_INT, &ea, NULL, &na);
+	deconstruct_array(b, TEXTOID, -1, false, TYPALIGN_INT, &eb, NULL, &nb);
+	if (na != nb)
+		return false;
+	for (i = 0; i < na; i++)
+		if (strcmp(TextDatumGetCString(ea[i]), TextDatumGetCString(eb[i])) != 0)
+			return false;
+	return true;
+}
+
+PG_FUNCTION_INFO_V1(bulk_status_cursor_open);
+
+/* bulk_status.cursor_open(name, rel, filter, batch_size) */
+Datum
+bulk_status_cursor_open(PG_FUNCTION_ARGS)
+{
+	char	   *name;
+	char	   *filter;
+	int			batch_size;
+	Relation	rel;
+	BulkKeysetQuery q;
+	Oid			argtypes[6] = {TEXTOID, OIDOID, OIDOID, TEXTOID, INT4OID, TEXTARRAYOID};
+	Datum		values[6];
+	char		nulls[6] = {' ', ' ', ' ', ' ', ' ', ' '};
+
+	bulk_require_arg(PG_ARGISNULL(0), "name");
+	bulk_require_arg(PG_ARGISNULL(1), "rel");
+	bulk_require_arg(PG_ARGISNULL(3), "batch_size");
+	name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	filter = PG_ARGISNULL(2) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(2));
+	batch_size = PG_GETARG_INT32(3);
+	if (batch_size <= 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("batch_size must be greater than zero")));
+
+	rel = bulk_open_table(PG_GETARG_OID(1), "bulk_status.cursor_open");
+	bulk_check_select_privilege(rel);
+	bulk_keyset_query_init(&q, rel, filter, "A cursor");
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	bulk_check_filter(rel, filter);
+
+	values[0] = CStringGetTextDatum(name);
+	values[1] = ObjectIdGetDatum(GetUserId());
+	values[2] = ObjectIdGetDatum(RelationGetRelid(rel));
+	values[3] = filter ? CStringGetTextDatum(filter) : (Datum) 0;
+	nulls[3] = filter ? ' ' : 'n';
+	values[4] = Int32GetDatum(batch_size);
+	values[5] = PointerGetDatum(key_names_array(rel, q.key));
+	if (state_execute("INSERT INTO bulk_status.cursor_state"
+					  " (name, owner, relid, filter, batch_size, key_columns)"
+					  " VALUES ($1, $2, $3, $4, $5, $6)"
+					  " ON CONFLICT (name) DO NOTHING",
+					  6, argtypes, values, nulls, SPI_OK_INSERT) == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_DUPLICATE_CURSOR),
+				 errmsg("cursor \"%s\" already exists", name)));
+	SPI_finish();
+
+	relation_close(rel, AccessShareLock);
+	PG_RETURN_VOID();
+}
+
+/* Turn the stored text position back into key values. */
+static Datum *
+position_values(BulkKey *key, ArrayType *position)
+{
+	Datum	   *elems;
+	bool	   *elem_nulls;
+	int			n;
+	Datum	   *values = palloc(sizeof(Datum) * key->nkeys);
+	int			i;
+
+	deconstruct_array(position, TEXTOID, -1, false, TYPALIGN_INT,
+					  &elems, &elem_nulls, &n);
+	if (n != key->nkeys)
+		elog(ERROR, "cursor position has %d values for a key of %d columns",
+			 n, key->nkeys);
+	for (i = 0; i < n; i++)
+	{
+		Oid			typinput;
+		Oid			typioparam;
+
+		getTypeInputInfo(key->types[i], &typinput, &typioparam);
+		values[i] = OidInputFunctionCall(typinput, TextDatumGetCString(elems[i]),
+										 typioparam, -1);
+	}
+	return values;
+}
+
+/* The text position for the key of result row i. */
+static ArrayType *
+position_array(BulkKeysetQuery *q, uint64 i)
+{
+	Datum	   *key = palloc(sizeof(Datum) * q->key->nkeys);
+	Datum	   *text = palloc(sizeof(Datum) * q->key->nkeys);
+	int			k;
+
+	bulk_keyset_query_key(q, i, key);
+	for (k = 0; k < q->key->nkeys; k++)
+	{
+		Oid			typoutput;
+		bool		isvarlena;
+
+		getTypeOutputInfo(q->key->types[k], &typoutput, &isvarlena);
+		text[k] = CStringGetTextDatum(OidOutputFunctionCall(typoutput, key[k]));
+	}
+	return construct_array(text, q->key->nkeys, TEXTOID, -1, false, TYPALIGN_INT);
+}
+
+PG_FUNCTION_INFO_V1(bulk_status_cursor_fetch);
+
+/* bulk_status.cursor_fetch(name, rowtype, max_rows) */
+Datum
+bulk_status_cursor_fetch(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	char	   *name;
+	CursorState *cs;
+	Oid			rowtype;
+	Relation	rel;
+	BulkKeysetQuery q;
+	int64		max_rows;
+	char	   *sql;
+	uint64		n;
+	uint64		i;
+	Datum	   *pos = NULL;
+	Oid			argtypes[3] = {TEXTOID, TEXTARRAYOID, INT8OID};
+	Datum		values[3];
+	char		nulls[3] = {' ', ' ', ' '};
+	BulkRunStats stats;
+	instr_time	start;
+
+	bulk_require_arg(PG_ARGISNULL(0), "name");
+	name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	if (!PG_ARGISNULL(2) && PG_GETARG_INT32(2) <= 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("max_rows must be greater than zero")));
+	bulk_stats_start(&stats, "cursor_fetch");
+	INSTR_TIME_SET_CURRENT(start);
+
+	rowtype = get_fn_expr_argtype(fcinfo->flinfo, 1);
+	if (!OidIsValid(get_typ_typrelid(rowtype)))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("rowtype must be the row type of a table"),
+				 errdetail("The argument has type %s.", format_type_be(rowtype)),
+				 errhint("Pass NULL::tablename.")));
+	InitMaterializedSRF(fcinfo, 0);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+
+	cs = lock_cursor(name);
+	max_rows = PG_ARGISNULL(2) ? cs->batch_size : PG_GETARG_INT32(2);
+
+	if (!SearchSysCacheExists1(RELOID, ObjectIdGetDatum(cs->relid)))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("relation of cursor \"%s\" no longer exists", name),
+				 errhint("Close the cursor with bulk_status.cursor_close().")));
+	if (get_typ_typrelid(rowtype) != cs->relid)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("row type %s does not match cursor \"%s\"",
+						format_type_be(rowtype), name),
+				 errdetail("The cursor reads relation %s.",
+						   format_type_be(get_rel_type_id(cs->relid))),
+				 errhint("Pass NULL::%s.", format_type_be(get_rel_type_id(cs->relid)))));
+
+	rel = bulk_open_rowtype_table(fcinfo, 1, "bulk_status.cursor_fetch");
+	bulk_keyset_query_init(&q, rel, cs->filter, "A cursor");
+	if (!text_arrays_equal(key_names_array(rel, q.key), cs->key_columns))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("the key of relation \"%s\" changed since cursor \"%s\" was opened",
+						RelationGetRelationName(rel), name),
+				 errhint("Close the cursor and open it again.")));
+
+	/* Read the rows after the position, as the caller. */
+	if (cs->position)
+		pos = position_values(q.key, cs->position);
+	sql = bulk_keyset_query_sql(&q, pos != NULL, max_rows);
+	if (SPI_execute_with_args(sql, pos ? q.key->nkeys : 0, q.key->types, pos,
+							  NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "cursor fetch failed");
+	n = SPI_processed;
+	for (i = 0; i < n; i++)
+	{
+		bulk_keyset_query_fill(&q, i);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, q.values, q.isnull);
+	}
+
+	/* Advance the position in the caller's transaction. */
+	values[0] = CStringGetTextDatum(name);
+	if (n > 0)
+		values[1] = PointerGetDatum(position_array(&q, n - 1));
+	else if (cs->position)
+		values[1] = PointerGetDatum(cs->position);
+	else
+		nulls[1] = 'n';
+	values[2] = Int64GetDatum((int64) n);
+	state_execute("UPDATE bulk_status.cursor_state"
+				  " SET position = $2,"
+				  " rows_fetched = rows_fetched OPERATOR(pg_catalog.+) $3,"
+				  " last_fetch = pg_catalog.now()"
+				  " WHERE name OPERATOR(pg_catalog.=) $1",
+				  3, argtypes, values, nulls, SPI_OK_UPDATE);
+
+	stats.rows = n;
+	stats.batches = 1;
+	bulk_stats_sample(&stats, CurrentMemoryContext);
+	SPI_finish();
+	relation_close(rel, AccessShareLock);
+	bulk_stats_finish(&stats, start);
+	return (Datum) 0;
+}
+
+PG_FUNCTION_INFO_V1(bulk_status_cursor_close);
+
+/* bulk_status.cursor_close(name) */
+Datum
+bulk_status_cursor_close(PG_FUNCTION_ARGS)
+{
+	char	   *name;
+	Oid			argtypes[1] = {TEXTOID};
+	Datum		values[1];
+
+	bulk_require_arg(PG_ARGISNULL(0), "name");
+	name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	(void) lock_cursor(name);
+	values[0] = CStringGetTextDatum(name);
+	state_execute("DELETE FROM bulk_status.cursor_state WHERE name OPERATOR(pg_catalog.=) $1",
+				  1, argtypes, values, NULL, SPI_OK_DELETE);
+	SPI_finish();
+	PG_RETURN_VOID();
+}

@@ -1,0 +1,1152 @@
+/*-------------------------------------------------------------------------
+ *
+ * engine.c
+ *	  The batch loop of a status transition: change rows whose status is
+ *	  "from" to "to", one bounded batch per transaction, walking the table
+ *	  in key (or block) order from a remembered position.
+ *
+ * A run prepares its statements once (SPI_prepare + SPI_keepplan), then
+ * loops: run one batch, remember the new position, commit, report progress,
+ * sleep if asked.  Three batch shapes ("strategies") exist:
+ *
+ *	range	find the key batch_size keys ahead (an index-only scan of the
+ *			key), then UPDATE ... WHERE key > pos AND key <= upper AND
+ *			status = from.  Bounded work per batch whatever the density of
+ *			matching rows.  The default for tables with a key.
+ *	limit	lock the next batch_size rows with status = from in key order,
+ *			update them, and move the position to the last one.  Bounded
+ *			changes per batch; best when matches are sparse.
+ *	ctid	UPDATE ... WHERE ctid >= '(b,0)' AND ctid < '(b+n,0)' AND
+ *			status = from: TID range scans over a fixed number of blocks.
+ *			For tables without a key.  It visits the blocks the table had
+ *			when the run started.
+ *
+ * A partitioned table is walked leaf by leaf, each leaf by its own key (or
+ * blocks) with its own plans, when updating the leaves directly cannot be
+ * told apart from an UPDATE of the partitioned table (see
+ * choose_targets()).  When it could (row-level security, a status column
+ * in the partition key so rows move, statement-level triggers, foreign
+ * leaves, leaves the caller may not update), every batch is an UPDATE of
+ * the partitioned table itself, so PostgreSQL applies exactly the rules of
+ * an ordinary UPDATE.
+ *
+ * skip_locked: rows locked by other transactions are skipped (FOR UPDATE
+ * SKIP LOCKED); a batch that left some behind is noticed by re-checking
+ * its range, and a second pass starting at the first such batch then
+ * waits for them.  lock_timeout_ms: each batch runs in a subtransaction
+ * under that lock_timeout and is retried with exponential backoff when it
+ * times out; after max_retries the error is raised.
+ *
+ * Memory: run_cxt owns everything that lives for the run (parameters, the
+ * kept-plan list, position contexts).  batch_cxt holds all per-batch
+ * allocations and is reset after every batch.  The position lives in one
+ * of two small contexts, pos_cxt[cur]; a batch writes the next position
+ * into pos_cxt[!cur], and only a committed batch makes it current.  So the
+ * engine's memory after batch 10 and after batch 10,000 is the same.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "access/relation.h"
+#include "access/xact.h"
+#include "catalog/pg_inherits.h"
+#include "catalog/pg_type.h"
+#include "commands/trigger.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "storage/bufmgr.h"
+#include "storage/itemptr.h"
+#include "storage/latch.h"
+#include "utils/acl.h"
+#include "catalog/objectaddress.h"
+#include "utils/builtins.h"
+#include "utils/datum.h"
+#include "utils/guc.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/partcache.h"
+#include "utils/rel.h"
+
+#include "bulk_status.h"
+
+/* Parameters of every batch statement: $1 to, $2 from, then the bounds. */
+#define PARAM_TO		0
+#define PARAM_FROM		1
+#define PARAM_LOWER		2
+
+/* Longest pause between two attempts of a batch that could not lock rows. */
+#define MAX_BACKOFF_MS	30000
+
+typedef struct BulkEngine
+{
+	BulkTransitionArgs *args;
+	bool		atomic;			/* no commits: only a dry run may do this */
+
+	MemoryContext run_cxt;		/* the whole run */
+	MemoryContext target_cxt;	/* the relation being walked */
+	MemoryContext batch_cxt;	/* one batch; reset after each */
+	MemoryContext pos_cxt[2];	/* positions: current and next */
+	int			cur;			/* which pos_cxt holds the current one */
+	List	   *plans;			/* kept plans, freed with run_cxt */
+
+	char	   *parent_name;	/* the table named by the caller, quoted */
+	char	   *relname;		/* the relation being walked, quoted */
+	char	   *status;			/* quoted status column */
+	Oid			status_type;
+	Datum		from_value;		/* in run_cxt */
+	Datum		to_value;
+	BulkStrategy strategy;
+	BulkKey    *key;			/* NULL for ctid */
+	int16	   *key_typlen;
+	bool	   *key_typbyval;
+
+	/* the bounds: nkeys key values each, or one tid each for ctid */
+	int			nbound;
+	int			nparams;
+	Oid		   *argtypes;
+	Datum	   *values;
+	char	   *nulls;
+
+	/* position: the last key done, or the next block to do */
+	bool		has_pos;
+	BlockNumber pos_block;
+	BlockNumber nblocks;		/* ctid: blocks to walk */
+	BlockNumber blocks_per_batch;
+	bool		done;
+
+	/* skip_locked: where the second pass must start */
+	bool		skipped;
+	bool		retry_has_pos;
+	Datum	   *retry_pos;
+	BlockNumber retry_block;
+
+	/* plans, prepared on first use: [has lower bound][has upper][skip] */
+	SPIPlanPtr	upper_plan[2];
+	SPIPlanPtr	update_plan[2][2][2];
+	SPIPlanPtr	exists_plan[2][2];
+
+	BulkRunStats stats;
+	instr_time	start;
+	instr_time	last_progress;
+} BulkEngine;
+
+/* Parse a strategy name. */
+BulkStrategy
+bulk_parse_strategy(const char *name)
+{
+	if (strcmp(name, "auto") == 0)
+		return BULK_STRATEGY_AUTO;
+	if (strcmp(name, "range") == 0)
+		return BULK_STRATEGY_RANGE;
+	if (strcmp(name, "limit") == 0)
+		return BULK_STRATEGY_LIMIT;
+	if (strcmp(name, "ctid") == 0)
+		return BULK_STRATEGY_CTID;
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("unrecognized strategy \"%s\"", name),
+			 errhint("Valid strategies are \"auto\", \"range\", \"limit\" and \"ctid\".")));
+	return BULK_STRATEGY_AUTO;	/* keep compiler quiet */
+}
+
+/* The name of a strategy, for messages. */
+static const char *
+strategy_name(BulkStrategy s)
+{
+	switch (s)
+	{
+		case BULK_STRATEGY_RANGE:
+			return "range";
+		case BULK_STRATEGY_LIMIT:
+			return "limit";
+		case BULK_STRATEGY_CTID:
+			return "ctid";
+		default:
+			return "auto";
+	}
+}
+
+/* Insist that the caller holds privilege "mode" on column attnum of rel. */
+static void
+check_column_privilege(Relation rel, AttrNumber attnum, AclMode mode)
+{
+	Oid			relid = RelationGetRelid(rel);
+
+	if (pg_class_aclcheck(relid, GetUserId(), mode) == ACLCHECK_OK ||
+		pg_attribute_aclcheck(relid, attnum, GetUserId(), mode) == ACLCHECK_OK)
+		return;
+	aclcheck_error(ACLCHECK_NO_PRIV, get_relkind_objtype(rel->rd_rel->relkind),
+				   RelationGetRelationName(rel));
+}
+
+/*
+ * Count the blocks of rel and its partitions or inheritance children (the
+ * longest one bounds a ctid walk), and size a ctid batch from the tuple
+ * density that the last VACUUM or ANALYZE recorded.
+ */
+static void
+measure_blocks(BulkEngine *e, Relation rel)
+{
+	List	   *children = find_all_inheritors(RelationGetRelid(rel),
+											   AccessShareLock, NULL);
+	ListCell   *lc;
+	double		tuples = 0;
+	double		pages = 0;
+	double		per_page;
+	int			nonempty = 0;
+
+	e->nblocks = 0;
+	foreach(lc, children)
+	{
+		Relation	child = relation_open(lfirst_oid(lc), NoLock);
+
+		if (RELKIND_HAS_STORAGE(child->rd_rel->relkind))
+		{
+			BlockNumber n = RelationGetNumberOfBlocks(child);
+
+			e->nblocks = Max(e->nblocks, n);
+			if (n > 0)
+				nonempty++;
+			if (child->rd_rel->reltuples > 0 && child->rd_rel->relpages > 0)
+			{
+				tuples += child->rd_rel->reltuples;
+				pages += child->rd_rel->relpages;
+			}
+		}
+		relation_close(child, NoLock);
+	}
+	/*
+	 * A batch covers the same block range in every child, so divide by the
+	 * number of children that have blocks.  Without statistics, assume rows
+	 * of about 100 bytes.
+	 */
+	per_page = pages > 0 ? tuples / pages : BLCKSZ / 100.0;
+	e->blocks_per_batch = (BlockNumber)
+		Max(1.0, e->args->batch_size / (Max(per_page, 1.0) * Max(nonempty, 1)));
+}
+
+/* Append the lower and upper bound conditions of a batch. */
+static void
+append_bounds(BulkEngine *e, StringInfo sql, const char *alias,
+			  bool lower, bool upper)
+{
+	if (e->strategy == BULK_STRATEGY_CTID)
+	{
+		appendStringInfo(sql, " AND %s%sctid >= $%d AND %s%sctid < $%d",
+						 alias ? alias : "", alias ? "." : "", PARAM_LOWER + 1,
+						 alias ? alias : "", alias ? "." : "", PARAM_LOWER + 2);
+		return;
+	}
+	if (lower)
+	{
+		appendStringInfoString(sql, " AND ");
+		bulk_append_key_cmp(sql, e->key, alias, ">", PARAM_LOWER + 1);
+	}
+	if (upper)
+	{
+		appendStringInfoString(sql, " AND ");
+		bulk_append_key_cmp(sql, e->key, alias, "<=", PARAM_LOWER + 1 + e->nbound);
+	}
+}
+
+/* Append "status = $2", the bounds and the filter: the rows of one batch. */
+static void
+append_batch_rows(BulkEngine *e, StringInfo sql, bool lower, bool upper)
+{
+	appendStringInfo(sql, " WHERE %s = $%d", e->status, PARAM_FROM + 1);
+	append_bounds(e, sql, NULL, lower, upper);
+	if (e->args->filter)
+	{
+		appendStringInfoString(sql, " AND ");
+		bulk_append_filter(sql, e->args->filter);
+	}
+}
+
+/* Append the join of target alias t to CTE b on the key (or tid). */
+static void
+append_join_to_locked(BulkEngine *e, StringInfo sql)
+{
+	int			i;
+
+	if (e->strategy == BULK_STRATEGY_CTID)
+	{
+		appendStringInfoString(sql, "t.ctid = b.tid AND t.tableoid = b.toid");
+		return;
+	}
+	for (i = 0; i < e->key->nkeys; i++)
+		appendStringInfo(sql, "%st.%s = b.%s", i > 0 ? " AND " : "",
+						 e->key->names[i], e->key->names[i]);
+}
+
+/*
+ * The statement that changes one batch.  For range and ctid it is a plain
+ * UPDATE of the batch's rows, or with skip_locked an UPDATE joined to the
+ * rows it could lock.  For limit it locks the next rows by key, updates
+ * them, and returns (changed, locked, last key...).
+ */
+static char *
+update_sql(BulkEngine *e, bool lower, bool upper, bool skip)
+{
+	StringInfoData sql;
+
+	initStringInfo(&sql);
+	if (e->strategy == BULK_STRATEGY_LIMIT)
+	{
+		appendStringInfoString(&sql, "WITH b AS (SELECT ");
+		bulk_append_key_list(&sql, e->key, NULL, false);
+		appendStringInfo(&sql, " FROM %s", e->relname);
+		append_batch_rows(e, &sql, lower, false);
+		appendStringInfoString(&sql, " ORDER BY ");
+		bulk_append_key_list(&sql, e->key, NULL, false);
+		appendStringInfo(&sql, " LIMIT %d FOR UPDATE%s), u AS (UPDATE %s AS t SET %s = $%d FROM b WHERE ",
+						 e->args->batch_size, skip ? " SKIP LOCKED" : "",
+						 e->relname, e->status, PARAM_TO + 1);
+		append_join_to_locked(e, &sql);
+		appendStringInfo(&sql, " AND t.%s = $%d RETURNING 1) SELECT (SELECT pg_catalog.count(*) FROM u), (SELECT pg_catalog.count(*) FROM b), ",
+						 e->status, PARAM_FROM + 1);
+		bulk_append_key_list(&sql, e->key, NULL, false);
+		appendStringInfoString(&sql, " FROM b ORDER BY ");
+		bulk_append_key_list(&sql, e->key, NULL, true);
+		appendStringInfoString(&sql, " LIMIT 1");
+	}
+	else if (!skip)
+	{
+		appendStringInfo(&sql, "UPDATE %s SET %s = $%d",
+						 e->relname, e->status, PARAM_TO + 1);
+		append_batch_rows(e, &sql, lower, upper);
+	}
+	else
+	{
+		appendStringInfoString(&sql, "WITH b AS (SELECT ");
+		if (e->strategy == BULK_STRATEGY_CTID)
+			appendStringInfoString(&sql, "ctid AS tid, tableoid AS toid");
+		else
+			bulk_append_key_list(&sql, e->key, NULL, false);
+		appendStringInfo(&sql, " FROM %s", e->relname);
+		append_batch_rows(e, &sql, lower, upper);
+		appendStringInfo(&sql, " FOR UPDATE SKIP LOCKED) UPDATE %s AS t SET %s = $%d FROM b WHERE t.%s = $%d",
+						 e->relname, e->status, PARAM_TO + 1,
+						 e->status, PARAM_FROM + 1);
+		append_bounds(e, &sql, "t", lower, upper);
+		appendStringInfoString(&sql, " AND ");
+		append_join_to_locked(e, &sql);
+	}
+	return sql.data;
+}
+
+/* Prepare (once) and return the plan for a batch statement. */
+static SPIPlanPtr
+get_update_plan(BulkEngine *e, bool lower, bool upper, bool skip)
+{
+	SPIPlanPtr *slot = &e->update_plan[lower][upper][skip];
+
+	if (*slot == NULL)
+	{
+		MemoryContext old = MemoryContextSwitchTo(e->run_cxt);
+		char	   *sql = update_sql(e, lower, upper, skip);
+
+		*slot = bulk_prepare(sql, e->nparams, e->argtypes);
+		e->plans = lappend(e->plans, *slot);
+		pfree(sql);
+		MemoryContextSwitchTo(old);
+	}
+	return *slot;
+}
+
+/* Prepare (once) the query finding the key batch_size keys ahead. */
+static SPIPlanPtr
+get_upper_plan(BulkEngine *e, bool lower)
+{
+	if (e->upper_plan[lower] == NULL)
+	{
+		MemoryContext old = MemoryContextSwitchTo(e->run_cxt);
+		StringInfoData sql;
+
+		initStringInfo(&sql);
+		appendStringInfoString(&sql, "SELECT ");
+		bulk_append_key_list(&sql, e->key, NULL, false);
+		appendStringInfo(&sql, " FROM %s WHERE true", e->relname);
+		append_bounds(e, &sql, NULL, lower, false);
+		appendStringInfoString(&sql, " ORDER BY ");
+		bulk_append_key_list(&sql, e->key, NULL, false);
+		appendStringInfo(&sql, " OFFSET %d LIMIT 1", e->args->batch_size - 1);
+		e->upper_plan[lower] = bulk_prepare(sql.data, e->nparams, e->argtypes);
+		e->plans = lappend(e->plans, e->upper_plan[lower]);
+		pfree(sql.data);
+		MemoryContextSwitchTo(old);
+	}
+	return e->upper_plan[lower];
+}
+
+/* Prepare (once) the query telling whether a batch left matching rows. */
+static SPIPlanPtr
+get_exists_plan(BulkEngine *e, bool lower, bool upper)
+{
+	if (e->exists_plan[lower][upper] == NULL)
+	{
+		MemoryContext old = MemoryContextSwitchTo(e->run_cxt);
+		StringInfoData sql;
+
+		initStringInfo(&sql);
+		appendStringInfo(&sql, "SELECT EXISTS (SELECT FROM %s", e->relname);
+		append_batch_rows(e, &sql, lower, upper);
+		appendStringInfoChar(&sql, ')');
+		e->exists_plan[lower][upper] = bulk_prepare(sql.data, e->nparams, e->argtypes);
+		e->plans = lappend(e->plans, e->exists_plan[lower][upper]);
+		pfree(sql.data);
+		MemoryContextSwitchTo(old);
+	}
+	return e->exists_plan[lower][upper];
+}
+
+/*
+ * Run a kept plan with the engine's parameters; return SPI_processed.
+ * SPI leaves its own procedure context current on return; go back to the
+ * caller's (the batch context), so per-batch allocations stay per batch.
+ */
+static uint64
+execute(BulkEngine *e, SPIPlanPtr plan, int expected)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	int			rc = SPI_execute_plan(plan, e->values, e->nulls, false, 0);
+
+	MemoryContextSwitchTo(cxt);
+	if (rc != expected)
+		elog(ERROR, "unexpected SPI result %s", SPI_result_code_string(rc));
+	return SPI_processed;
+}
+
+/*
+ * Copy the key in columns first_col... of the first result row into the
+ * next position context, and point the upper-bound parameters at it.
+ */
+static void
+take_upper_key(BulkEngine *e, int first_col)
+{
+	int			next = 1 - e->cur;
+	MemoryContext old = MemoryContextSwitchTo(e->pos_cxt[next]);
+	int			i;
+
+	for (i = 0; i < e->nbound; i++)
+	{
+		bool		isnull;
+		Datum		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc,
+									  first_col + i, &isnull);
+
+		if (isnull)
+			elog(ERROR, "key column of a batch bound is null");
+		e->values[PARAM_LOWER + e->nbound + i] =
+			datumCopy(d, e->key_typbyval[i], e->key_typlen[i]);
+	}
+	MemoryContextSwitchTo(old);
+}
+
+/* Set a tid parameter to (block, 0). */
+static void
+set_tid_param(BulkEngine *e, int param, BlockNumber block)
+{
+	ItemPointer tid = (ItemPointer) palloc(sizeof(ItemPointerData));
+
+	ItemPointerSet(tid, block, 0);
+	e->values[param] = PointerGetDatum(tid);
+}
+
+/*
+ * Remember, once per run, where a batch that left locked rows behind
+ * started; the second pass starts there.
+ */
+static void
+note_skipped(BulkEngine *e)
+{
+	MemoryContext old;
+	int			i;
+
+	if (e->skipped)
+		return;
+	e->skipped = true;
+	e->retry_has_pos = e->has_pos;
+	e->retry_block = e->pos_block;
+	if (e->key == NULL || !e->has_pos)
+		return;
+	old = MemoryContextSwitchTo(e->run_cxt);
+	e->retry_pos = palloc(sizeof(Datum) * e->nbound);
+	for (i = 0; i < e->nbound; i++)
+		e->retry_pos[i] = datumCopy(e->values[PARAM_LOWER + i],
+									e->key_typbyval[i], e->key_typlen[i]);
+	MemoryContextSwitchTo(old);
+}
+
+/*
+ * After a skip_locked batch, check whether its range still holds rows
+ * with the from status: rows that other transactions had locked.
+ */
+static void
+check_skipped(BulkEngine *e, bool lower, bool upper)
+{
+	bool		isnull;
+
+	execute(e, get_exists_plan(e, lower, upper), SPI_OK_SELECT);
+	if (DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc,
+								   1, &isnull)))
+		note_skipped(e);
+	SPI_freetuptable(SPI_tuptable);
+}
+
+/*
+ * Run one batch in the current transaction; return the rows it changed.
+ * On return the next position is in pos_cxt[1 - cur] (key strategies) and
+ * e->done says whether this was the last batch.
+ */
+static int64
+run_batch(BulkEngine *e, bool skip)
+{
+	int64		changed = 0;
+	bool		lower = e->has_pos;
+
+	MemoryContextReset(e->pos_cxt[1 - e->cur]);
+
+	if (e->strategy == BULK_STRATEGY_CTID)
+	{
+		BlockNumber upper = e->pos_block + Min(e->blocks_per_batch,
+											   e->nblocks - e->pos_block);
+
+		set_tid_param(e, PARAM_LOWER, e->pos_block);
+		set_tid_param(e, PARAM_LOWER + 1, upper);
+		changed = execute(e, get_update_plan(e, true, true, skip), SPI_OK_UPDATE);
+		if (skip)
+			check_skipped(e, true, true);
+		e->done = upper >= e->nblocks;
+	}
+	else if (e->strategy == BULK_STRATEGY_RANGE)
+	{
+		bool		upper;
+
+		upper = execute(e, get_upper_plan(e, lower), SPI_OK_SELECT) > 0;
+		if (upper)
+			take_upper_key(e, 1);
+		SPI_freetuptable(SPI_tuptable);
+		changed = execute(e, get_update_plan(e, lower, upper, skip), SPI_OK_UPDATE);
+		if (skip)
+			check_skipped(e, lower, upper);
+		e->done = !upper;
+	}
+	else
+	{
+		/* limit: the statement returns (changed, locked, last key...) */
+		if (execute(e, get_update_plan(e, lower, false, skip), SPI_OK_SELECT) == 0)
+			e->done = true;
+		else
+		{
+			bool		isnull;
+
+			changed = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
+												  SPI_tuptable->tupdesc, 1, &isnull));
+			take_upper_key(e, 3);
+			e->done = false;
+		}
+		SPI_freetuptable(SPI_tuptable);
+		if (skip && !e->done)
+			check_skipped(e, lower, true);
+	}
+	return changed;
+}
+
+/* Sleep ms milliseconds, waking for interrupts and postmaster death. */
+static void
+bulk_sleep(int ms)
+{
+	if (ms <= 0)
+		return;
+	(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+					 ms, PG_WAIT_EXTENSION);
+	ResetLatch(MyLatch);
+	CHECK_FOR_INTERRUPTS();
+}
+
+/*
+ * Run one batch under lock_timeout_ms in a subtransaction, retrying with
+ * exponential backoff when it cannot get its locks in time.  Any other
+ * error, or the last timeout, is raised: the batch changed nothing.
+ */
+static int64
+run_batch_with_retries(BulkEngine *e, bool skip)
+{
+	int			attempt;
+
+	if (e->args->lock_timeout_ms == 0)
+		return run_batch(e, skip);
+
+	for (attempt = 0;; attempt++)
+	{
+		MemoryContext cxt = CurrentMemoryContext;
+		ResourceOwner owner = CurrentResourceOwner;
+		volatile int64 changed = 0;
+		ErrorData  *edata = NULL;
+
+		BeginInternalSubTransaction(NULL);
+		MemoryContextSwitchTo(cxt);
+		PG_TRY();
+		{
+			changed = run_batch(e, skip);
+			ReleaseCurrentSubTransaction();
+		}
+		PG_CATCH();
+		{
+			MemoryContextSwitchTo(cxt);
+			edata = CopyErrorData();
+			FlushErrorState();
+			RollbackAndReleaseCurrentSubTransaction();
+		}
+		PG_END_TRY();
+		MemoryContextSwitchTo(cxt);
+		CurrentResourceOwner = owner;
+
+		if (edata == NULL)
+			return changed;
+		if (edata->sqlerrcode != ERRCODE_LOCK_NOT_AVAILABLE ||
+			attempt >= e->args->max_retries)
+			ReThrowError(edata);
+		else
+		{
+			int64		backoff = (int64) e->args->lock_timeout_ms << Min(attempt, 20);
+			int			delay = (int) Min(backoff, MAX_BACKOFF_MS);
+
+			ereport(NOTICE,
+					(errmsg("bulk_status: a batch of %s could not lock its rows within %d ms, retry %d of %d",
+							e->relname, e->args->lock_timeout_ms,
+							attempt + 1, e->args->max_retries)));
+			FreeErrorData(edata);
+			bulk_sleep(delay);
+		}
+	}
+}
+
+/* Emit a progress NOTICE if the interval has passed (or if final). */
+static void
+report_progress(BulkEngine *e, bool final)
+{
+	instr_time	now;
+	double		since_last;
+	double		elapsed;
+
+	if (bulk_status_progress_interval <= 0)
+		return;
+	INSTR_TIME_SET_CURRENT(now);
+	since_last = INSTR_TIME_GET_MILLISEC(now) - INSTR_TIME_GET_MILLISEC(e->last_progress);
+	if (!final && since_last < bulk_status_progress_interval)
+		return;
+	e->last_progress = now;
+	INSTR_TIME_SUBTRACT(now, e->start);
+	elapsed = INSTR_TIME_GET_DOUBLE(now);
+	ereport(NOTICE,
+			(errmsg("bulk_status: %s: %s" INT64_FORMAT " rows changed in " INT64_FORMAT " batches, %.1f s, %.0f rows/s",
+					e->relname, final ? "done, " : "",
+					e->stats.rows, e->stats.batches, elapsed,
+					elapsed > 0 ? e->stats.rows / elapsed : 0.0)));
+}
+
+/* Walk from the current position to the end, committing every batch. */
+static void
+run_pass(BulkEngine *e, bool skip)
+{
+	char		timeout[32];
+
+	e->done = e->strategy == BULK_STRATEGY_CTID && e->pos_block >= e->nblocks;
+	snprintf(timeout, sizeof(timeout), "%d", e->args->lock_timeout_ms);
+
+	while (!e->done)
+	{
+		int64		changed;
+
+		CHECK_FOR_INTERRUPTS();
+		MemoryContextSwitchTo(e->batch_cxt);
+		if (e->args->lock_timeout_ms > 0)
+			(void) set_config_option("lock_timeout", timeout, PGC_USERSET,
+									 PGC_S_SESSION, GUC_ACTION_LOCAL,
+									 true, 0, false);
+
+		changed = run_batch_with_retries(e, skip);
+
+		/* The batch is done: its end becomes the position. */
+		if (e->strategy == BULK_STRATEGY_CTID)
+			e->pos_block = Min(e->pos_block + e->blocks_per_batch, e->nblocks);
+		else if (!e->done)
+		{
+			int			i;
+
+			e->cur = 1 - e->cur;
+			for (i = 0; i < e->nbound; i++)
+				e->values[PARAM_LOWER + i] = e->values[PARAM_LOWER + e->nbound + i];
+			e->has_pos = true;
+		}
+		e->stats.rows += changed;
+		e->stats.batches++;
+		bulk_stats_sample(&e->stats, e->run_cxt);
+
+		/*
+		 * Commit with batch_cxt current: committing a transaction that wrote
+		 * rows leaves a small allocation in the current context (PostgreSQL
+		 * 15 asks pgstat for the stats to drop with palloc(0)), which would
+		 * otherwise pile up, one per batch, in a context that lives on.
+		 */
+		MemoryContextSwitchTo(e->batch_cxt);
+		SPI_commit();
+		MemoryContextSwitchTo(e->run_cxt);
+		MemoryContextReset(e->batch_cxt);
+		bulk_stats_finish(&e->stats, e->start);
+
+		report_progress(e, false);
+		if (!e->done)
+			bulk_sleep(e->args->sleep_ms);
+	}
+}
+
+/* Set the position back to where the first batch with skipped rows began. */
+static void
+rewind_to_skipped(BulkEngine *e)
+{
+	int			i;
+
+	e->has_pos = e->retry_has_pos;
+	e->pos_block = e->retry_block;
+	MemoryContextReset(e->pos_cxt[e->cur]);
+	if (e->retry_pos)
+		for (i = 0; i < e->nbound; i++)
+			e->values[PARAM_LOWER + i] = e->retry_pos[i];
+}
+
+/*
+ * Dry run of the current target: count its rows that would change and
+ * estimate its batches; for the first target, also return the first
+ * batch's statement and plan.  Changes nothing; returns the count.
+ */
+static int64
+dry_run_target(BulkEngine *e, bool show_plan, int64 *batches,
+			   char **stmt_out, char **plan_out)
+{
+	StringInfoData sql;
+	int64		matching;
+	int64		total;
+	bool		isnull;
+	bool		upper = true;
+	char	   *stmt;
+	uint64		i;
+
+	initStringInfo(&sql);
+	appendStringInfo(&sql, "SELECT pg_catalog.count(*), pg_catalog.count(*) FILTER (WHERE %s = $%d",
+					 e->status, PARAM_FROM + 1);
+	if (e->args->filter)
+	{
+		appendStringInfoString(&sql, " AND ");
+		bulk_append_filter(&sql, e->args->filter);
+	}
+	appendStringInfo(&sql, ") FROM %s", e->relname);
+	if (SPI_execute_with_args(sql.data, e->nparams, e->argtypes, e->values,
+							  e->nulls, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "dry run count failed");
+	total = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	matching = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+
+	if (e->strategy == BULK_STRATEGY_CTID)
+		*batches += (e->nblocks + e->blocks_per_batch - 1) / e->blocks_per_batch;
+	else if (e->strategy == BULK_STRATEGY_RANGE)
+		*batches += (total + e->args->batch_size - 1) / e->args->batch_size;
+	else
+		*batches += (matching + e->args->batch_size - 1) / e->args->batch_size;
+	if (!show_plan)
+		return matching;
+
+	if (e->strategy == BULK_STRATEGY_CTID)
+	{
+		set_tid_param(e, PARAM_LOWER, 0);
+		set_tid_param(e, PARAM_LOWER + 1, Min(e->blocks_per_batch, e->nblocks));
+	}
+	else if (e->strategy == BULK_STRATEGY_RANGE)
+	{
+		upper = execute(e, get_upper_plan(e, false), SPI_OK_SELECT) > 0;
+		if (upper)
+			take_upper_key(e, 1);
+	}
+	stmt = update_sql(e, e->strategy == BULK_STRATEGY_CTID, upper,
+					  e->args->skip_locked);
+	resetStringInfo(&sql);
+	appendStringInfo(&sql, "EXPLAIN (COSTS OFF) %s", stmt);
+	if (SPI_execute_with_args(sql.data, e->nparams, e->argtypes, e->values,
+							  e->nulls, false, 0) != SPI_OK_UTILITY)
+		elog(ERROR, "dry run EXPLAIN failed");
+	resetStringInfo(&sql);
+	for (i = 0; i < SPI_processed; i++)
+		appendStringInfo(&sql, "%s%s", i > 0 ? "\n" : "",
+						 SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1));
+	*stmt_out = stmt;
+	*plan_out = sql.data;
+	return matching;
+}
+
+/* Whether the caller holds privilege "mode" on column attnum of rel. */
+static bool
+has_column_privilege(Relation rel, AttrNumber attnum, AclMode mode)
+{
+	Oid			relid = RelationGetRelid(rel);
+
+	return pg_class_aclcheck(relid, GetUserId(), mode) == ACLCHECK_OK ||
+		pg_attribute_aclcheck(relid, attnum, GetUserId(), mode) == ACLCHECK_OK;
+}
+
+/* Whether the caller may read the key and status and write the status. */
+static bool
+has_transition_privileges(Relation rel, AttrNumber status_attnum, BulkKey *key)
+{
+	int			i;
+
+	if (!has_column_privilege(rel, status_attnum, ACL_UPDATE) ||
+		!has_column_privilege(rel, status_attnum, ACL_SELECT))
+		return false;
+	for (i = 0; key && i < key->nkeys; i++)
+		if (!has_column_privilege(rel, key->attnums[i], ACL_SELECT))
+			return false;
+	return true;
+}
+
+/* Whether UPDATE statements on rel fire statement-level triggers. */
+static bool
+has_statement_update_triggers(Relation rel)
+{
+	TriggerDesc *td = rel->trigdesc;
+
+	return td && (td->trig_update_before_statement ||
+				  td->trig_update_after_statement ||
+				  td->trig_update_new_table || td->trig_update_old_table);
+}
+
+/* Whether the status column is (or may be) part of rel's partition key. */
+static bool
+status_in_partition_key(Relation rel, const char *status_column)
+{
+	PartitionKey pk = RelationGetPartitionKey(rel);
+	int			i;
+
+	for (i = 0; i < pk->partnatts; i++)
+	{
+		if (pk->partattrs[i] == 0)
+			return true;		/* an expression: assume it may */
+		if (strcmp(get_attname(RelationGetRelid(rel), pk->partattrs[i], false),
+				   status_column) == 0)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * The relations to walk, one after the other.  A partitioned table is
+ * walked leaf by leaf, each leaf by its own key or blocks, when updating
+ * the leaves directly is indistinguishable from an UPDATE of the
+ * partitioned table: no row-level security anywhere in the tree, the
+ * status not in any partition key (no row would move), no statement-level
+ * or transition-table UPDATE triggers, only plain tables as leaves, and
+ * the caller's privileges on every leaf.  Otherwise the partitioned table
+ * itself is the one target, walked by its own key or its leaves' blocks.
+ */
+static List *
+choose_targets(BulkEngine *e, Relation parent)
+{
+	List	   *tree;
+	List	   *leaves = NIL;
+	ListCell   *lc;
+	const char *why = NULL;
+
+	if (parent->rd_rel->relkind != RELKIND_PARTITIONED_TABLE)
+		return list_make1_oid(RelationGetRelid(parent));
+
+	tree = find_all_inheritors(RelationGetRelid(parent), AccessShareLock, NULL);
+	foreach(lc, tree)
+	{
+		Relation	rel = relation_open(lfirst_oid(lc), NoLock);
+
+		if (rel->rd_rel->relrowsecurity)
+			why = "row-level security is enabled";
+		else if (has_statement_update_triggers(rel))
+			why = "it has statement-level UPDATE triggers";
+		else if (rel->rd_rel->relkind == RELKIND_PARTITIONED_TABLE)
+		{
+			if (status_in_partition_key(rel, e->args->status_column))
+				why = "the status column is part of a partition key";
+		}
+		else if (rel->rd_rel->relkind != RELKIND_RELATION)
+			why = "a partition is not a plain table";
+		else
+		{
+			AttrNumber	attnum = get_attnum(RelationGetRelid(rel),
+											e->args->status_column);
+			BulkKey    *key = bulk_find_key(rel);
+
+			if (!has_transition_privileges(rel, attnum, key))
+				why = "the caller lacks privileges on a partition";
+			else
+				leaves = lappend_oid(leaves, RelationGetRelid(rel));
+		}
+		relation_close(rel, NoLock);
+		if (why)
+			break;
+	}
+	if (why == NULL)
+	{
+		ereport(DEBUG1,
+				(errmsg_internal("bulk_status: walking %d partitions of %s one at a time",
+								 list_length(leaves), e->parent_name)));
+		return leaves;
+	}
+	ereport(DEBUG1,
+			(errmsg_internal("bulk_status: walking %s as a whole: %s",
+							 e->parent_name, why)));
+	list_free(leaves);
+	return list_make1_oid(RelationGetRelid(parent));
+}
+
+/*
+ * Make rel the current target: find its key, settle the strategy, size
+ * the parameters, forget the previous target's plans and position.
+ */
+static void
+setup_target(BulkEngine *e, Relation rel)
+{
+	int			i;
+
+	bulk_free_plan_callback(&e->plans);
+	memset(e->upper_plan, 0, sizeof(e->upper_plan));
+	memset(e->update_plan, 0, sizeof(e->update_plan));
+	memset(e->exists_plan, 0, sizeof(e->exists_plan));
+	MemoryContextReset(e->target_cxt);
+	MemoryContextSwitchTo(e->target_cxt);
+
+	e->relname = bulk_quoted_relname(rel);
+	e->key = bulk_find_key(rel);
+	e->strategy = e->args->strategy;
+	if (e->strategy == BULK_STRATEGY_AUTO)
+		e->strategy = e->key ? BULK_STRATEGY_RANGE : BULK_STRATEGY_CTID;
+	if (e->strategy != BULK_STRATEGY_CTID && e->key == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("relation \"%s\" has no primary key or unique index on NOT NULL columns",
+						RelationGetRelationName(rel)),
+				 errdetail("Strategy \"%s\" walks the table in key order.",
+						   strategy_name(e->strategy)),
+				 errhint("Use strategy \"ctid\", or \"auto\" to choose it for tables without a key.")));
+	if (e->strategy == BULK_STRATEGY_LIMIT &&
+		rel->rd_rel->relkind == RELKIND_RELATION && rel->rd_rel->relhassubclass)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("strategy \"limit\" cannot walk \"%s\", which has inheritance children",
+						RelationGetRelationName(rel)),
+				 errdetail("Its key is not unique across the children."),
+				 errhint("Use strategy \"range\".")));
+
+	if (e->strategy == BULK_STRATEGY_CTID)
+	{
+		e->key = NULL;
+		e->nbound = 1;
+		measure_blocks(e, rel);
+	}
+	else
+	{
+		e->nbound = e->key->nkeys;
+		e->key_typlen = palloc(sizeof(int16) * e->nbound);
+		e->key_typbyval = palloc(sizeof(bool) * e->nbound);
+		for (i = 0; i < e->nbound; i++)
+			get_typlenbyval(e->key->types[i], &e->key_typlen[i], &e->key_typbyval[i]);
+	}
+
+	/* Parameters: to, from, then the lower and upper bounds. */
+	e->nparams = PARAM_LOWER + 2 * e->nbound;
+	e->argtypes = palloc(sizeof(Oid) * e->nparams);
+	e->values = palloc0(sizeof(Datum) * e->nparams);
+	e->nulls = palloc(e->nparams);
+	memset(e->nulls, ' ', e->nparams);
+	e->argtypes[PARAM_TO] = e->argtypes[PARAM_FROM] = e->status_type;
+	e->values[PARAM_TO] = e->to_value;
+	e->values[PARAM_FROM] = e->from_value;
+	for (i = 0; i < 2 * e->nbound; i++)
+		e->argtypes[PARAM_LOWER + i] =
+			e->key ? e->key->types[i % e->nbound] : TIDOID;
+
+	e->has_pos = false;
+	e->pos_block = 0;
+	e->skipped = false;
+	e->retry_pos = NULL;
+	MemoryContextReset(e->pos_cxt[0]);
+	MemoryContextReset(e->pos_cxt[1]);
+	MemoryContextSwitchTo(e->run_cxt);
+}
+
+/*
+ * Open target relid and make it current; lock it only for the set-up.
+ * Returns false if it was dropped (a partition detached and dropped since
+ * the run started): there is nothing left to walk there.
+ */
+static bool
+open_target(BulkEngine *e, Oid relid)
+{
+	Relation	rel = try_relation_open(relid, AccessShareLock);
+
+	if (rel == NULL)
+		return false;
+	setup_target(e, rel);
+	relation_close(rel, AccessShareLock);
+	return true;
+}
+
+/*
+ * Check the arguments against the table, then change every matching row
+ * from from_status to to_status, committing after every batch (unless this
+ * is a dry run).  The caller must be connected to SPI, non-atomically
+ * unless atomic is true.  Returns the rows changed (or, for a dry run,
+ * that would change).
+ */
+int64
+bulk_transition_run(BulkTransitionArgs *args, bool atomic)
+{
+	BulkEngine *e;
+	MemoryContext parent;
+	MemoryContext caller_cxt = CurrentMemoryContext;
+	MemoryContextCallback *cb;
+	Relation	rel;
+	AttrNumber	status_attnum;
+	Form_pg_attribute status_att;
+	Oid			typinput;
+	Oid			typioparam;
+	int16		status_typlen;
+	bool		status_typbyval;
+	BulkKey    *key;
+	List	   *targets;
+	ListCell   *lc;
+	int			i;
+	int64		result = 0;
+
+	/* The run context must survive the commits between batches. */
+	parent = (atomic || PortalContext == NULL) ? CurrentMemoryContext : PortalContext;
+	e = MemoryContextAllocZero(parent, sizeof(BulkEngine));
+	e->run_cxt = AllocSetContextCreate(parent, "bulk_status transition",
+									   ALLOCSET_DEFAULT_SIZES);
+	MemoryContextSwitchTo(e->run_cxt);
+	e->target_cxt = AllocSetContextCreate(e->run_cxt, "bulk_status target",
+										  ALLOCSET_SMALL_SIZES);
+	e->batch_cxt = AllocSetContextCreate(e->run_cxt, "bulk_status batch",
+										 ALLOCSET_DEFAULT_SIZES);
+	e->pos_cxt[0] = AllocSetContextCreate(e->run_cxt, "bulk_status position",
+										  ALLOCSET_SMALL_SIZES);
+	e->pos_cxt[1] = AllocSetContextCreate(e->run_cxt, "bulk_status position",
+										  ALLOCSET_SMALL_SIZES);
+	cb = palloc(sizeof(MemoryContextCallback));
+	cb->func = bulk_free_plan_callback;
+	cb->arg = &e->plans;
+	MemoryContextRegisterResetCallback(e->run_cxt, cb);
+	e->args = args;
+	e->atomic = atomic;
+	bulk_stats_start(&e->stats, "transition");
+	INSTR_TIME_SET_CURRENT(e->start);
+	e->last_progress = e->start;
+
+	/* The table, its status column and the two status values. */
+	rel = bulk_open_table(args->relid, "bulk_status.transition");
+	e->parent_name = bulk_quoted_relname(rel);
+
+	status_attnum = get_attnum(args->relid, args->status_column);
+	if (status_attnum == InvalidAttrNumber)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_COLUMN),
+				 errmsg("column \"%s\" of relation \"%s\" does not exist",
+						args->status_column, RelationGetRelationName(rel))));
+	if (status_attnum < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("cannot use system column \"%s\" as status column",
+						args->status_column)));
+	status_att = TupleDescAttr(RelationGetDescr(rel), status_attnum - 1);
+	e->status = pstrdup(quote_identifier(args->status_column));
+	e->status_type = status_att->atttypid;
+
+	/* Status literals become values of the column's type, or fail now. */
+	getTypeInputInfo(status_att->atttypid, &typinput, &typioparam);
+	get_typlenbyval(status_att->atttypid, &status_typlen, &status_typbyval);
+	e->from_value = OidInputFunctionCall(typinput, args->from_status,
+										 typioparam, status_att->atttypmod);
+	e->to_value = OidInputFunctionCall(typinput, args->to_status,
+									   typioparam, status_att->atttypmod);
+	if (datumIsEqual(e->from_value, e->to_value, status_typbyval, status_typlen))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("from_status and to_status must differ"),
+				 errdetail("Both are %s for column \"%s\".",
+						   quote_literal_cstr(args->from_status), args->status_column)));
+
+	/* Privileges on the named table: read the key and status, write the status. */
+	key = bulk_find_key(rel);
+	check_column_privilege(rel, status_attnum, ACL_UPDATE);
+	check_column_privilege(rel, status_attnum, ACL_SELECT);
+	for (i = 0; key && i < key->nkeys; i++)
+		check_column_privilege(rel, key->attnums[i], ACL_SELECT);
+
+	bulk_check_filter(rel, args->filter);
+	targets = choose_targets(e, rel);
+	relation_close(rel, AccessShareLock);
+
+	/* Settle every target's strategy now, so that errors come first. */
+	foreach(lc, targets)
+		(void) open_target(e, lfirst_oid(lc));
+
+	if (args->dry_run)
+	{
+		int64		batches = 0;
+		char	   *stmt = NULL;
+		char	   *plan = NULL;
+
+		foreach(lc, targets)
+			if (open_target(e, lfirst_oid(lc)))
+				result += dry_run_target(e, lc == list_head(targets), &batches,
+										 &stmt, &plan);
+		ereport(NOTICE,
+				(errmsg("dry run: " INT64_FORMAT " rows of %s would change from %s to %s",
+						result, e->parent_name,
+						quote_literal_cstr(args->from_status),
+						quote_literal_cstr(args->to_status)),
+				 errdetail("Strategy %s, about " INT64_FORMAT " %s of at most %d rows, %d %s.",
+						   strategy_name(targets ? e->strategy : args->strategy),
+						   batches, batches == 1 ? "batch" : "batches",
+						   args->batch_size, list_length(targets),
+						   list_length(targets) == 1 ? "relation" : "relations one after the other")));
+		if (stmt)
+			ereport(NOTICE,
+					(errmsg("first batch: %s", stmt),
+					 errdetail("%s", plan)));
+	}
+	else
+	{
+		if (atomic)
+			elog(ERROR, "a transition that changes rows needs a non-atomic context");
+
+		foreach(lc, targets)
+		{
+			if (!open_target(e, lfirst_oid(lc)))
+				continue;
+			run_pass(e, args->skip_locked);
+			if (e->skipped)
+			{
+				/* Now wait for the rows that were locked the first time. */
+				rewind_to_skipped(e);
+				run_pass(e, false);
+			}
+		}
+		e->relname = e->parent_name;
+		report_progress(e, true);
+		result = e->stats.rows;
+	}
+
+	bulk_stats_sample(&e->stats, e->run_cxt);
+	bulk_stats_finish(&e->stats, e->start);
+	MemoryContextSwitchTo(caller_cxt);
+	MemoryContextDelete(e->run_cxt);
+	pfree(e);
+	return result;
+}

@@ -1,0 +1,404 @@
+/*-------------------------------------------------------------------------
+ *
+ * keyset.c
+ *	  What every driver needs to know about a relation before it builds
+ *	  keyset SQL: that it is a table, which key orders it, which privileges
+ *	  the caller has, and that a user filter is one boolean expression.
+ *
+ * All SQL built here quotes identifiers with quote_identifier(); values
+ * always travel as SPI parameters, never as text pasted into a statement.
+ * A user filter is the one piece of caller-supplied SQL: it runs with the
+ * caller's privileges, and bulk_check_filter() proves that it parses as a
+ * single expression, so that wrapping it in parentheses cannot let it
+ * close the WHERE clause and change the batch bounds around it.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "access/relation.h"
+#include "catalog/namespace.h"
+#include "catalog/objectaddress.h"
+#include "catalog/pg_am.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_index.h"
+#include "miscadmin.h"
+#include "nodes/parsenodes.h"
+#include "parser/parser.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+#include "utils/syscache.h"
+
+#include "bulk_status.h"
+
+/* Complain, in PostgreSQL style, about a NULL required argument. */
+void
+bulk_require_arg(bool isnull, const char *argname)
+{
+	if (isnull)
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("%s must not be null", argname)));
+}
+
+/* Name a relkind for the detail of a wrong-object-type error. */
+static const char *
+relkind_noun(char relkind)
+{
+	switch (relkind)
+	{
+		case RELKIND_VIEW:
+			return "a view";
+		case RELKIND_MATVIEW:
+			return "a materialized view";
+		case RELKIND_SEQUENCE:
+			return "a sequence";
+		case RELKIND_FOREIGN_TABLE:
+			return "a foreign table";
+		case RELKIND_INDEX:
+		case RELKIND_PARTITIONED_INDEX:
+			return "an index";
+		case RELKIND_COMPOSITE_TYPE:
+			return "a composite type";
+		case RELKIND_TOASTVALUE:
+			return "a TOAST table";
+		default:
+			return "not a table";
+	}
+}
+
+/*
+ * Open relid with AccessShareLock, insisting on an ordinary or partitioned
+ * table.  "what" names the function for the error detail.
+ */
+Relation
+bulk_open_table(Oid relid, const char *what)
+{
+	Relation	rel;
+
+	rel = try_relation_open(relid, AccessShareLock);
+	if (rel == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("relation with OID %u does not exist", relid)));
+
+	if (rel->rd_rel->relkind != RELKIND_RELATION &&
+		rel->rd_rel->relkind != RELKIND_PARTITIONED_TABLE)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("\"%s\" is not a table", RelationGetRelationName(rel)),
+				 errdetail("\"%s\" is %s; %s works on tables and partitioned tables.",
+						   RelationGetRelationName(rel),
+						   relkind_noun(rel->rd_rel->relkind), what)));
+	return rel;
+}
+
+/* The schema-qualified, quoted name of rel. */
+char *
+bulk_quoted_relname(Relation rel)
+{
+	return quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)),
+									  RelationGetRelationName(rel));
+}
+
+/* The access method of a relation. */
+static Oid
+relation_am(Oid relid)
+{
+	HeapTuple	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	Oid			relam;
+
+	if (!HeapTupleIsValid(tup))
+		elog(ERROR, "cache lookup failed for relation %u", relid);
+	relam = ((Form_pg_class) GETSTRUCT(tup))->relam;
+	ReleaseSysCache(tup);
+	return relam;
+}
+
+/*
+ * If indexoid can order and identify every row of rel, return its number of
+ * key columns; otherwise return 0.
+ */
+static int
+usable_key_columns(Relation rel, Oid indexoid, bool require_unique)
+{
+	HeapTuple	tup;
+	Form_pg_index idx;
+	int			nkeys = 0;
+
+	tup = SearchSysCache1(INDEXRELID, ObjectIdGetDatum(indexoid));
+	if (!HeapTupleIsValid(tup))
+		elog(ERROR, "cache lookup failed for index %u", indexoid);
+	idx = (Form_pg_index) GETSTRUCT(tup);
+
+	if ((!require_unique || idx->indisunique) &&
+		idx->indimmediate && idx->indisvalid &&
+		heap_attisnull(tup, Anum_pg_index_indpred, NULL) &&
+		heap_attisnull(tup, Anum_pg_index_indexprs, NULL) &&
+		relation_am(indexoid) == BTREE_AM_OID)
+	{
+		int			i;
+
+		nkeys = idx->indnkeyatts;
+		for (i = 0; i < idx->indnkeyatts; i++)
+		{
+			AttrNumber	attnum = idx->indkey.values[i];
+
+			if (attnum <= 0 ||
+				!TupleDescAttr(RelationGetDescr(rel), attnum - 1)->attnotnull)
+			{
+				nkeys = 0;
+				break;
+			}
+		}
+	}
+	ReleaseSysCache(tup);
+	return nkeys;
+}
+
+/*
+ * Find the key rel is walked by, or NULL if it has none: the primary key,
+ * else the unique index on NOT NULL columns with the fewest columns (lowest
+ * OID on a tie, so the choice is stable).
+ */
+BulkKey *
+bulk_find_key(Relation rel)
+{
+	List	   *indexes = RelationGetIndexList(rel);
+	Oid			best = InvalidOid;
+	int			best_nkeys = 0;
+	ListCell   *lc;
+	BulkKey    *key;
+	HeapTuple	tup;
+	Form_pg_index idx;
+	int			i;
+
+	if (OidIsValid(rel->rd_pkindex) &&
+		usable_key_columns(rel, rel->rd_pkindex, true) > 0)
+		best = rel->rd_pkindex;
+	else
+	{
+		foreach(lc, indexes)
+		{
+			Oid			indexoid = lfirst_oid(lc);
+			int			n = usable_key_columns(rel, indexoid, true);
+
+			if (n > 0 && (best_nkeys == 0 || n < best_nkeys ||
+						  (n == best_nkeys && indexoid < best)))
+			{
+				best = indexoid;
+				best_nkeys = n;
+			}
+		}
+	}
+	list_free(indexes);
+
+	if (!OidIsValid(best))
+		return NULL;
+
+	tup = SearchSysCache1(INDEXRELID, ObjectIdGetDatum(best));
+	if (!HeapTupleIsValid(tup))
+		elog(ERROR, "cache lookup failed for index %u", best);
+	idx = (Form_pg_index) GETSTRUCT(tup);
+
+	key = palloc(sizeof(BulkKey));
+	key->nkeys = idx->indnkeyatts;
+	key->attnums = palloc(sizeof(AttrNumber) * key->nkeys);
+	key->names = palloc(sizeof(char *) * key->nkeys);
+	key->types = palloc(sizeof(Oid) * key->nkeys);
+	for (i = 0; i < key->nkeys; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(RelationGetDescr(rel),
+											  idx->indkey.values[i] - 1);
+
+		key->attnums[i] = att->attnum;
+		key->names[i] = pstrdup(quote_identifier(NameStr(att->attname)));
+		key->types[i] = att->atttypid;
+	}
+	ReleaseSysCache(tup);
+	return key;
+}
+
+/*
+ * Insist that the caller may read every column of rel, as SELECT * would.
+ * Checking here, before any batch, gives the error before any work is done.
+ */
+void
+bulk_check_select_privilege(Relation rel)
+{
+	Oid			relid = RelationGetRelid(rel);
+
+	if (pg_class_aclcheck(relid, GetUserId(), ACL_SELECT) != ACLCHECK_OK &&
+		pg_attribute_aclcheck_all(relid, GetUserId(), ACL_SELECT,
+								  ACLMASK_ALL) != ACLCHECK_OK)
+		aclcheck_error(ACLCHECK_NO_PRIV,
+					   get_relkind_objtype(rel->rd_rel->relkind),
+					   RelationGetRelationName(rel));
+}
+
+/* State for filter_error_callback. */
+typedef struct FilterErrorArg
+{
+	const char *query;			/* the statement the filter was parsed in */
+	int			offset;			/* where the filter starts in it */
+} FilterErrorArg;
+
+/* Point a syntax error's cursor at the filter, not at the caller's query. */
+static void
+filter_error_callback(void *arg)
+{
+	FilterErrorArg *fe = (FilterErrorArg *) arg;
+	int			pos = geterrposition();
+
+	if (pos > fe->offset)
+	{
+		errposition(0);
+		internalerrposition(pos - fe->offset);
+		internalerrquery(fe->query + fe->offset);
+	}
+	else
+		errcontext("bulk_status filter: %s", fe->query + fe->offset);
+}
+
+/*
+ * Check that filter is a single boolean expression over rel's columns: it
+ * must parse alone as the WHERE clause of an otherwise empty SELECT, and
+ * then type-check against rel.
+ */
+void
+bulk_check_filter(Relation rel, const char *filter)
+{
+	static const char prefix[] = "SELECT WHERE ";
+	StringInfoData sql;
+	ErrorContextCallback errcb;
+	FilterErrorArg fe;
+	List	   *raw;
+	SelectStmt *stmt = NULL;
+
+	if (filter == NULL)
+		return;
+
+	initStringInfo(&sql);
+	appendStringInfo(&sql, "%s%s", prefix, filter);
+
+	fe.query = sql.data;
+	fe.offset = sizeof(prefix) - 1;
+	errcb.callback = filter_error_callback;
+	errcb.arg = &fe;
+	errcb.previous = error_context_stack;
+	error_context_stack = &errcb;
+
+	raw = raw_parser(sql.data, RAW_PARSE_DEFAULT);
+
+	error_context_stack = errcb.previous;
+
+	if (list_length(raw) == 1 &&
+		IsA(linitial_node(RawStmt, raw)->stmt, SelectStmt))
+		stmt = (SelectStmt *) linitial_node(RawStmt, raw)->stmt;
+
+	if (stmt == NULL || stmt->op != SETOP_NONE || stmt->whereClause == NULL ||
+		stmt->targetList != NIL || stmt->fromClause != NIL ||
+		stmt->intoClause != NULL || stmt->distinctClause != NIL ||
+		stmt->groupClause != NIL || stmt->havingClause != NULL ||
+		stmt->windowClause != NIL || stmt->valuesLists != NIL ||
+		stmt->sortClause != NIL || stmt->limitOffset != NULL ||
+		stmt->limitCount != NULL || stmt->lockingClause != NIL ||
+		stmt->withClause != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_SYNTAX_ERROR),
+				 errmsg("filter must be a single boolean expression"),
+				 errdetail("The filter is used as a WHERE condition; it cannot end that condition, add clauses or add statements.")));
+
+	/* Type-check it against the table, with the caller's privileges. */
+	resetStringInfo(&sql);
+	appendStringInfo(&sql, "SELECT FROM %s WHERE ", bulk_quoted_relname(rel));
+	bulk_append_filter(&sql, filter);
+	SPI_freeplan(bulk_prepare(sql.data, 0, NULL));
+	pfree(sql.data);
+}
+
+/*
+ * Append a checked filter as a parenthesised condition.  The line break
+ * ends any trailing "--" comment inside the filter.
+ */
+void
+bulk_append_filter(StringInfo buf, const char *filter)
+{
+	appendStringInfo(buf, "(%s\n)", filter);
+}
+
+/* Append "alias.k1, alias.k2" (with DESC after each if descending). */
+void
+bulk_append_key_list(StringInfo buf, BulkKey *key, const char *alias,
+					 bool descending)
+{
+	int			i;
+
+	for (i = 0; i < key->nkeys; i++)
+		appendStringInfo(buf, "%s%s%s%s%s",
+						 i > 0 ? ", " : "",
+						 alias ? alias : "", alias ? "." : "",
+						 key->names[i],
+						 descending ? " DESC" : "");
+}
+
+/*
+ * Append a comparison of the key with parameters $first_param...: "k > $1"
+ * for one column, the row comparison "(k1, k2) > ($1, $2)" for several,
+ * which a btree index on (k1, k2) serves directly.
+ */
+void
+bulk_append_key_cmp(StringInfo buf, BulkKey *key, const char *alias,
+					const char *op, int first_param)
+{
+	int			i;
+
+	if (key->nkeys == 1)
+	{
+		appendStringInfo(buf, "%s%s%s %s $%d",
+						 alias ? alias : "", alias ? "." : "",
+						 key->names[0], op, first_param);
+		return;
+	}
+	appendStringInfoChar(buf, '(');
+	bulk_append_key_list(buf, key, alias, false);
+	appendStringInfo(buf, ") %s (", op);
+	for (i = 0; i < key->nkeys; i++)
+		appendStringInfo(buf, "%s$%d", i > 0 ? ", " : "", first_param + i);
+	appendStringInfoChar(buf, ')');
+}
+
+/*
+ * Prepare a statement and keep the plan for the rest of the run.  Errors
+ * in it come from PostgreSQL's parser and planner with the usual codes.
+ */
+SPIPlanPtr
+bulk_prepare(const char *sql, int nargs, Oid *argtypes)
+{
+	SPIPlanPtr	plan = SPI_prepare(sql, nargs, argtypes);
+
+	if (plan == NULL)
+		elog(ERROR, "SPI_prepare failed for \"%s\": %s",
+			 sql, SPI_result_code_string(SPI_result));
+	if (SPI_keepplan(plan) != 0)
+		elog(ERROR, "SPI_keepplan failed");
+	return plan;
+}
+
+/*
+ * Memory-context reset callback that frees a List of kept plans, so that
+ * plans go away with the run's context, on error as on success.
+ */
+void
+bulk_free_plan_callback(void *arg)
+{
+	List	  **plans = (List **) arg;
+	ListCell   *lc;
+
+	foreach(lc, *plans)
+		SPI_freeplan((SPIPlanPtr) lfirst(lc));
+	*plans = NIL;
+}

@@ -1,0 +1,109 @@
+/*-------------------------------------------------------------------------
+ *
+ * transition.c
+ *	  CALL bulk_status.transition(...): the in-session driver of the batch
+ *	  engine.
+ *
+ * It checks the arguments that do not need the table, insists on a
+ * non-atomic context (a top-level CALL, or a CALL from a procedure that
+ * was itself called so), connects to SPI non-atomically so that the engine
+ * may commit after every batch, and returns the rows changed as the
+ * procedure's INOUT argument.  A dry run changes nothing and may run
+ * anywhere, including inside a transaction block.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "nodes/parsenodes.h"
+#include "utils/builtins.h"
+
+#include "bulk_status.h"
+
+PG_FUNCTION_INFO_V1(bulk_status_transition);
+
+/* Insist that an integer option is not negative. */
+static void
+require_non_negative(int value, const char *argname)
+{
+	if (value < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s must not be negative", argname)));
+}
+
+/* Read the procedure's arguments into args, checking each. */
+static void
+read_args(FunctionCallInfo fcinfo, BulkTransitionArgs *args)
+{
+	static const char *const names[] = {
+		"rel", "from_status", "to_status", NULL, "status_column",
+		"batch_size", "strategy", "sleep_ms", "lock_timeout_ms",
+		"max_retries", "skip_locked", "dry_run"
+	};
+	int			i;
+
+	for (i = 0; i < lengthof(names); i++)
+		if (names[i] != NULL)
+			bulk_require_arg(PG_ARGISNULL(i), names[i]);
+
+	args->relid = PG_GETARG_OID(0);
+	args->from_status = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	args->to_status = text_to_cstring(PG_GETARG_TEXT_PP(2));
+	args->filter = PG_ARGISNULL(3) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(3));
+	args->status_column = pstrdup(NameStr(*PG_GETARG_NAME(4)));
+	args->batch_size = PG_GETARG_INT32(5);
+	args->strategy = bulk_parse_strategy(text_to_cstring(PG_GETARG_TEXT_PP(6)));
+	args->sleep_ms = PG_GETARG_INT32(7);
+	args->lock_timeout_ms = PG_GETARG_INT32(8);
+	args->max_retries = PG_GETARG_INT32(9);
+	args->skip_locked = PG_GETARG_BOOL(10);
+	args->dry_run = PG_GETARG_BOOL(11);
+
+	if (args->batch_size <= 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("batch_size must be greater than zero")));
+	require_non_negative(args->sleep_ms, "sleep_ms");
+	require_non_negative(args->lock_timeout_ms, "lock_timeout_ms");
+	require_non_negative(args->max_retries, "max_retries");
+}
+
+/* CALL bulk_status.transition(...) */
+Datum
+bulk_status_transition(PG_FUNCTION_ARGS)
+{
+	BulkTransitionArgs args;
+	bool		atomic;
+	int64		changed;
+	TupleDesc	tupdesc;
+	Datum		value;
+	bool		isnull = false;
+
+	atomic = !(fcinfo->context && IsA(fcinfo->context, CallContext) &&
+			   !castNode(CallContext, fcinfo->context)->atomic);
+
+	read_args(fcinfo, &args);
+
+	if (atomic && !args.dry_run)
+		ereport(ERROR,
+				(errcode(ERRCODE_ACTIVE_SQL_TRANSACTION),
+				 errmsg("bulk_status.transition cannot run inside a transaction block"),
+				 errdetail("It commits after every batch."),
+				 errhint("Run CALL bulk_status.transition(...) as a statement of its own, outside BEGIN ... COMMIT and not from a function; use dry_run => true to preview it inside a transaction.")));
+
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+	tupdesc = BlessTupleDesc(tupdesc);
+
+	if (SPI_connect_ext(atomic ? 0 : SPI_OPT_NONATOMIC) != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	changed = bulk_transition_run(&args, atomic);
+	SPI_finish();
+
+	value = Int64GetDatum(changed);
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, &value, &isnull)));
+}
