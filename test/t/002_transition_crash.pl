@@ -1,0 +1,164 @@
+
+# A commit-per-batch transition interrupted by a crash.
+#
+# files holds 20,000 SYNCED rows and an AFTER UPDATE trigger that writes one
+# audit row per status change, in the same transaction as the change.  A
+# CALL bulk_status.transition (batches of 500, 50 ms apart) runs in the
+# background; once some batches have committed, the server goes down hard:
+# first by killing the backend that runs the CALL with SIGKILL (the
+# postmaster then restarts every backend and recovers), then by an immediate
+# shutdown.  After each crash:
+#   - the rows now TEMP_DELETED are exactly the audited ones, each audited
+#     once: committed batches stayed committed, nothing half-done survived;
+#   - they are a prefix of the key order (batches walk the key in order);
+# and running the CALL again finishes the job: every row transitioned and
+# audited exactly once, none left behind.
+
+use strict;
+use warnings;
+
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+
+my $total = 20000;
+my $batch = 500;
+
+my $node = PostgreSQL::Test::Cluster->new('transition_crash');
+$node->init;
+$node->append_conf('postgresql.conf', 'restart_after_crash = on');
+$node->start;
+
+$node->safe_psql(
+	'postgres', qq{
+	CREATE EXTENSION bulk_status;
+	CREATE TABLE files (id int PRIMARY KEY, status text NOT NULL, payload text);
+	CREATE TABLE files_audit (id int NOT NULL, old_status text, new_status text);
+	CREATE FUNCTION files_audit_row() RETURNS trigger LANGUAGE plpgsql AS \$\$
+	BEGIN
+		INSERT INTO files_audit VALUES (OLD.id, OLD.status, NEW.status);
+		RETURN NULL;
+	END
+	\$\$;
+	CREATE TRIGGER files_audit_status AFTER UPDATE OF status ON files
+		FOR EACH ROW WHEN (OLD.status IS DISTINCT FROM NEW.status)
+		EXECUTE FUNCTION files_audit_row();
+});
+
+# Fill files with $total SYNCED rows and forget any earlier audit.
+sub reset_table
+{
+	$node->safe_psql(
+		'postgres', qq{
+		TRUNCATE files, files_audit;
+		INSERT INTO files
+			SELECT g, 'SYNCED', repeat('x', 60) FROM generate_series(1, $total) g;
+		VACUUM ANALYZE files;
+	});
+	return;
+}
+
+my $call_sql = qq{CALL bulk_status.transition('files', 'SYNCED', 'TEMP_DELETED', batch_size => $batch, sleep_ms => 50)};
+
+# Start the slow CALL in a background psql and wait until some batches have
+# committed.  Returns the psql session and the backend's pid.
+sub start_transition
+{
+	my $session = $node->background_psql('postgres', on_error_stop => 0);
+	my $pid = $session->query_safe('SELECT pg_backend_pid()');
+	$session->query_safe('SET bulk_status.progress_interval = 0');
+	# \echo comes back before the CALL starts, so we do not wait for it.
+	$session->query_until(qr/started/, "\\echo started\n$call_sql;\n");
+	ok( $node->poll_query_until(
+			'postgres', "SELECT count(*) >= 2 * $batch FROM files_audit"),
+		'some batches committed while the CALL runs');
+	is( $node->safe_psql(
+			'postgres',
+			"SELECT count(*) FROM pg_stat_activity WHERE pid = $pid AND query LIKE 'CALL bulk_status%'"
+		),
+		'1',
+		'the CALL is still running');
+	return ($session, $pid);
+}
+
+# The invariants after a crash; returns how many rows were transitioned.
+sub check_after_crash
+{
+	my ($how) = @_;
+	my ($transitioned, $audited, $audited_ids, $max_id) = split /\|/,
+	  $node->safe_psql(
+		'postgres', q{
+		SELECT (SELECT count(*) FROM files WHERE status = 'TEMP_DELETED'),
+		       count(*), count(DISTINCT id),
+		       coalesce((SELECT max(id) FROM files WHERE status = 'TEMP_DELETED'), 0)
+		  FROM files_audit WHERE new_status = 'TEMP_DELETED'});
+	note "$how: $transitioned rows transitioned before the crash";
+	cmp_ok($transitioned, '>', 0, "$how: committed batches survived");
+	cmp_ok($transitioned, '<', $total, "$how: the CALL did not finish");
+	is($audited, $transitioned,
+		"$how: every transitioned row is audited, no half batch survived");
+	is($audited_ids, $audited, "$how: no row audited twice");
+	is($max_id, $transitioned,
+		"$how: the transitioned rows are a prefix of the key order");
+	is( $node->safe_psql(
+			'postgres',
+			"SELECT count(*) FROM files WHERE status = 'SYNCED'"),
+		$total - $transitioned,
+		"$how: every other row is still SYNCED");
+	return $transitioned;
+}
+
+# Run the CALL again to completion and check that the job is complete.
+sub finish_and_check
+{
+	my ($how, $done_before) = @_;
+	my $rows = $node->safe_psql(
+		'postgres', qq{
+		SET bulk_status.progress_interval = 0;
+		CALL bulk_status.transition('files', 'SYNCED', 'TEMP_DELETED', batch_size => $batch);
+	});
+	is($rows, $total - $done_before,
+		"$how: the second CALL changed exactly the remaining rows");
+	is( $node->safe_psql(
+			'postgres', q{
+		SELECT count(*), count(DISTINCT id), min(id), max(id)
+		  FROM files_audit WHERE new_status = 'TEMP_DELETED'}),
+		"$total|$total|1|$total",
+		"$how: every row transitioned exactly once");
+	is( $node->safe_psql(
+			'postgres',
+			"SELECT status, count(*) FROM files GROUP BY status"),
+		"TEMP_DELETED|$total",
+		"$how: nothing left behind");
+	return;
+}
+
+# 1. SIGKILL the backend running the CALL: the postmaster resets everything.
+reset_table();
+my ($session, $pid) = start_transition();
+my $log_offset = -s $node->logfile;
+ok(kill('KILL', $pid), 'killed the backend running the CALL');
+eval { $session->quit; };
+# Wait for the postmaster to notice and reinitialize before connecting again.
+$node->wait_for_log(qr/all server processes terminated; reinitializing/,
+	$log_offset);
+ok( $node->log_contains(
+		qr/server process \(PID $pid\) was terminated by signal 9/,
+		$log_offset),
+	'the postmaster saw the backend die and restarted');
+$node->poll_query_until('postgres', 'SELECT 1', '1')
+  or die 'the server did not come back after the backend was killed';
+my $done = check_after_crash('kill -9');
+finish_and_check('kill -9', $done);
+
+# 2. Immediate shutdown (no checkpoint, recovery from WAL at start).
+reset_table();
+($session, $pid) = start_transition();
+$node->stop('immediate');
+eval { $session->quit; };
+$node->start;
+$done = check_after_crash('immediate stop');
+finish_and_check('immediate stop', $done);
+
+$node->stop;
+done_testing();
