@@ -202,6 +202,60 @@ CREATE TABLE pz (id int PRIMARY KEY, status text) PARTITION BY RANGE (id);
 CALL bulk_status.transition('pz', 'a', 'b');
 SELECT count(*) FROM (SELECT bulk_status.scan(NULL::pz) AS f) s;
 
+-- When updating leaves directly could differ from an UPDATE of the
+-- partitioned table, the partitioned table itself is updated batch by
+-- batch, so its rules apply exactly.  With 50 rows per leaf and batches of
+-- 40, a walk leaf by leaf takes 4 batches, a walk of the whole table 3.
+CREATE TABLE pr (id int PRIMARY KEY, status text) PARTITION BY RANGE (id);
+CREATE TABLE pr1 PARTITION OF pr FOR VALUES FROM (0) TO (50);
+CREATE TABLE pr2 PARTITION OF pr FOR VALUES FROM (50) TO (100);
+INSERT INTO pr SELECT g, 'a' FROM generate_series(0, 99) g;
+DROP ROLE IF EXISTS regress_bs_part;
+CREATE ROLE regress_bs_part NOLOGIN;
+GRANT USAGE ON SCHEMA partition_test TO regress_bs_part;
+
+-- nothing in the way: leaves one at a time
+CALL bulk_status.transition('pr', 'a', 'b', batch_size => 40);
+SELECT kind, rows, batches FROM bulk_status.last_run();
+UPDATE pr SET status = 'a';
+
+-- privileges granted on the partitioned table only (none on its leaves)
+-- suffice, as for an UPDATE of the partitioned table
+GRANT SELECT, UPDATE ON pr TO regress_bs_part;
+SET ROLE regress_bs_part;
+CALL bulk_status.transition('pr', 'a', 'b', batch_size => 40);
+SELECT kind, rows, batches FROM bulk_status.last_run();
+UPDATE pr1 SET status = 'c';
+\echo :LAST_ERROR_SQLSTATE
+RESET ROLE;
+UPDATE pr SET status = 'a';
+
+-- row-level security on the partitioned table binds the caller: only the
+-- rows its policy lets the role update change
+ALTER TABLE pr ENABLE ROW LEVEL SECURITY;
+CREATE POLICY pr_all ON pr FOR SELECT USING (true);
+CREATE POLICY pr_even ON pr FOR UPDATE USING (id % 2 = 0);
+SET ROLE regress_bs_part;
+CALL bulk_status.transition('pr', 'a', 'b', batch_size => 40);
+RESET ROLE;
+SELECT status, count(*), bool_and(id % 2 = 0) AS all_even FROM pr GROUP BY 1 ORDER BY 1;
+ALTER TABLE pr DISABLE ROW LEVEL SECURITY;
+UPDATE pr SET status = 'a';
+
+-- a statement-level trigger on the partitioned table fires once per batch,
+-- as it would for UPDATEs of the partitioned table
+CREATE TABLE pr_statements (n int);
+CREATE FUNCTION pr_count() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  INSERT INTO pr_statements VALUES (1);
+  RETURN NULL;
+END $$;
+CREATE TRIGGER pr_count AFTER UPDATE ON pr FOR EACH STATEMENT EXECUTE FUNCTION pr_count();
+CALL bulk_status.transition('pr', 'a', 'b', batch_size => 40);
+SELECT (SELECT count(*) FROM pr_statements) AS statement_trigger_fired, batches
+  FROM bulk_status.last_run();
+
 RESET search_path;
 SET client_min_messages = warning;
 DROP SCHEMA partition_test CASCADE;
+DROP ROLE regress_bs_part;
