@@ -1,0 +1,181 @@
+# shellcheck shell=bash
+# Shell helpers shared by test/check.sh and test/demo.sh.
+#
+# Source this file; don't run it.  It knows how to install the build and test
+# dependencies on Debian 12, build and install the extension, and run a
+# throwaway PostgreSQL 15 cluster that lives in one directory (data, socket,
+# server log).  PostgreSQL refuses to run as root, so when we are root the
+# cluster and everything that talks to it run as the "postgres" user
+# (as_pg); installing packages and files needs root (as_root, which uses sudo
+# when we are not root).
+
+# Always PostgreSQL 15's own tools, whatever else is on PATH.
+PG_BIN=/usr/lib/postgresql/15/bin
+PG_CONFIG=$PG_BIN/pg_config
+PATH="$PG_BIN:$PATH"
+export PG_CONFIG PATH
+
+# Debian packages needed to build, install and test the extension.
+DEPS=(build-essential postgresql-15 postgresql-server-dev-15 postgresql-15-cron libipc-run-perl)
+
+# The user that owns and runs the throwaway cluster.
+if [ "$(id -u)" -eq 0 ]; then
+    PG_USER=postgres
+else
+    PG_USER=$(id -un)
+fi
+
+# Print a progress line.
+log() {
+    printf '\n==> %s\n' "$*"
+}
+
+# Print an error and stop.
+die() {
+    printf 'error: %s\n' "$*" >&2
+    exit 1
+}
+
+# The repository root: the parent of the directory holding this file.
+repo_root() {
+    cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd
+}
+
+# Run a command as root: directly when we are root, through sudo otherwise.
+as_root() {
+    if [ "$(id -u)" -eq 0 ]; then
+        "$@"
+    elif command -v sudo >/dev/null 2>&1; then
+        sudo "$@"
+    else
+        die "need root or sudo to run: $*"
+    fi
+}
+
+# Run a command as the cluster user, from directory $PG_CWD (default /, so
+# that a cwd the postgres user cannot read does not matter).  When we are
+# root it goes through runuser with an explicit environment: PATH and the
+# libpq connection variables we use.
+as_pg() {
+    local cwd=${PG_CWD:-/}
+    if [ "$(id -u)" -eq 0 ]; then
+        (cd "$cwd" && runuser -u postgres -- env \
+            PATH="$PATH" PG_CONFIG="$PG_CONFIG" \
+            ${PGHOST:+PGHOST="$PGHOST"} ${PGPORT:+PGPORT="$PGPORT"} \
+            ${PGUSER:+PGUSER="$PGUSER"} ${PGDATABASE:+PGDATABASE="$PGDATABASE"} \
+            "$@")
+    else
+        (cd "$cwd" && "$@")
+    fi
+}
+
+# Print the dependencies that are not installed yet, one a line.
+missing_deps() {
+    local p
+    for p in "${DEPS[@]}"; do
+        if ! dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+            echo "$p"
+        fi
+    done
+}
+
+# Install the missing dependencies with apt-get; do nothing when all are there.
+install_deps() {
+    command -v dpkg-query >/dev/null 2>&1 || die "this script expects Debian 12 (dpkg/apt-get)"
+    local missing
+    missing=$(missing_deps)
+    if [ -z "$missing" ]; then
+        log "dependencies already installed"
+        return 0
+    fi
+    log "installing dependencies: $(echo "$missing" | tr '\n' ' ')"
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get update
+    # shellcheck disable=SC2086  # one package name a word
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y $missing
+}
+
+# Build the extension in directory $1 and install it into PostgreSQL 15.
+# COPT (e.g. -Werror) is passed through when set.
+build_and_install() {
+    local dir=$1
+    local -a opts=(PG_CONFIG="$PG_CONFIG")
+    if [ -n "${COPT:-}" ]; then
+        opts+=(COPT="$COPT")
+    fi
+    log "building in $dir${COPT:+ (COPT=$COPT)}"
+    make -C "$dir" -j"$(nproc)" "${opts[@]}"
+    log "installing into $($PG_CONFIG --pkglibdir)"
+    as_root make -C "$dir" "${opts[@]}" install
+}
+
+# Make directory $1 belong to the cluster user (only needed when root).
+give_to_pg() {
+    if [ "$(id -u)" -eq 0 ]; then
+        chown -R postgres:postgres "$1"
+    fi
+}
+
+# Succeed when nothing seems to use port $1: no TCP listener on localhost and
+# no PostgreSQL unix socket with that port number anywhere on the machine.
+port_is_free() {
+    local port=$1
+    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+        return 1
+    fi
+    if grep -q "\.s\.PGSQL\.$port\$" /proc/net/unix 2>/dev/null; then
+        return 1
+    fi
+    return 0
+}
+
+# Print the first free port from $1 on, trying up to 100 ports.
+pick_port() {
+    local port=$1 last=$(($1 + 99))
+    while [ "$port" -le "$last" ]; do
+        if port_is_free "$port"; then
+            echo "$port"
+            return 0
+        fi
+        port=$((port + 1))
+    done
+    die "no free port in $1-$last"
+}
+
+# Settings for the throwaway cluster, added to postgresql.conf.  Set
+# PRELOAD_LIBRARIES (e.g. 'bulk_status') before cluster_start to preload.
+PRELOAD_LIBRARIES=${PRELOAD_LIBRARIES:-}
+CLUSTER_EXTRA_CONF=${CLUSTER_EXTRA_CONF:-}
+
+# Create and start a cluster in directory $1 (owned by the cluster user) on
+# port $2: data in $1/data, socket in $1, server log in $1/server.log.
+# Sets CLUSTER_DIR and exports PGHOST/PGPORT/PGUSER for the clients.
+cluster_start() {
+    local dir=$1 port=$2
+    CLUSTER_DIR=$dir
+    log "creating a throwaway cluster in $dir/data (port $port, user $PG_USER)"
+    as_pg initdb -D "$dir/data" -U postgres -A trust -E UTF8 --locale=C --no-sync \
+        >"$dir/initdb.log" 2>&1 || { cat "$dir/initdb.log"; die "initdb failed"; }
+    as_pg tee -a "$dir/data/postgresql.conf" >/dev/null <<EOF
+
+# Added by bulk_status test/lib.sh for a throwaway cluster.
+listen_addresses = ''
+unix_socket_directories = '$dir'
+port = $port
+fsync = off
+shared_preload_libraries = '$PRELOAD_LIBRARIES'
+$CLUSTER_EXTRA_CONF
+EOF
+    as_pg pg_ctl -D "$dir/data" -l "$dir/server.log" -w -t 120 start >/dev/null \
+        || { tail -n 50 "$dir/server.log" 2>/dev/null; die "the cluster did not start"; }
+    export PGHOST=$dir PGPORT=$port PGUSER=postgres
+}
+
+# Stop the cluster started by cluster_start, if it runs.  Never fails.
+cluster_stop() {
+    local dir=${CLUSTER_DIR:-}
+    if [ -n "$dir" ] && [ -f "$dir/data/postmaster.pid" ]; then
+        as_pg pg_ctl -D "$dir/data" -m fast -w -t 60 stop >/dev/null 2>&1 \
+            || as_pg pg_ctl -D "$dir/data" -m immediate -w stop >/dev/null 2>&1 \
+            || true
+    fi
+}
