@@ -18,12 +18,14 @@ LANGUAGE C VOLATILE PARALLEL UNSAFE;
 --
 
 -- One row per open cursor.  Only the extension's functions touch it; they
--- check ownership themselves.  pg_dump keeps its contents.
+-- check ownership themselves.  pg_dump keeps its contents (regrole and
+-- regclass are dumped as names, so a restore maps them to the new OIDs).
 CREATE TABLE bulk_status.cursor_state (
     name         text PRIMARY KEY,
-    owner        oid NOT NULL,
-    relid        oid NOT NULL,
+    owner        regrole NOT NULL,
+    relid        regclass NOT NULL,
     filter       text,
+    search_path  text NOT NULL,
     batch_size   integer NOT NULL CHECK (batch_size > 0),
     key_columns  name[] NOT NULL,
     position     text[],
@@ -34,10 +36,12 @@ CREATE TABLE bulk_status.cursor_state (
 REVOKE ALL ON bulk_status.cursor_state FROM PUBLIC;
 SELECT pg_catalog.pg_extension_config_dump('bulk_status.cursor_state', '');
 
-CREATE VIEW bulk_status.cursors AS
+-- A security barrier: a caller's own functions in a WHERE clause cannot see
+-- other roles' rows before the ownership test removes them.
+CREATE VIEW bulk_status.cursors WITH (security_barrier) AS
 SELECT c.name,
-       c.owner::regrole     AS owner,
-       c.relid::regclass    AS relation,
+       c.owner              AS owner,
+       c.relid              AS relation,
        c.filter,
        c.batch_size,
        c.key_columns,

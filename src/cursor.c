@@ -21,9 +21,13 @@
  * it run as the table's owner (SECURITY_LOCAL_USERID_CHANGE, restricted),
  * are fixed text with parameters only, and qualify every operator and
  * function with pg_catalog, so that no caller's search_path can put code
- * of its own under them.  Ownership is checked here: a role uses only
- * cursors owned by a role whose privileges it has.  The rows themselves
- * are always read as the caller.
+ * of its own under them.  A role uses only cursors owned by a role whose
+ * privileges it has, and the rows are always read as the cursor's owner,
+ * under the search_path it was opened with: the filter is the owner's SQL,
+ * so a superuser fetching from another role's cursor must not run it with
+ * superuser rights.  Key values are written and read back with fixed
+ * output settings (DateStyle, IntervalStyle, extra_float_digits), so a
+ * position means the same key whatever the session's settings.
  *
  *-------------------------------------------------------------------------
  */
@@ -40,6 +44,7 @@
 #include "utils/acl.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/syscache.h"
@@ -49,7 +54,8 @@
 
 /* The state table's columns as cursor_fetch reads them. */
 #define STATE_SELECT \
-	"SELECT owner, relid, filter, batch_size, key_columns::pg_catalog.text[], position" \
+	"SELECT owner, relid, filter, batch_size, key_columns::pg_catalog.text[], position," \
+	" search_path" \
 	" FROM bulk_status.cursor_state WHERE name OPERATOR(pg_catalog.=) $1 FOR UPDATE"
 
 typedef struct CursorState
@@ -60,6 +66,7 @@ typedef struct CursorState
 	int			batch_size;
 	ArrayType  *key_columns;
 	ArrayType  *position;		/* NULL before the first fetch */
+	char	   *search_path;	/* the opener's, for the filter */
 } CursorState;
 
 /* The owner of bulk_status.cursor_state, as whom its statements run. */
@@ -105,6 +112,34 @@ state_execute(const char *sql, int nargs, Oid *argtypes, Datum *values,
 }
 
 /*
+ * Insist that cursor "name" exists and that the caller may use it, before
+ * taking any lock on it.
+ */
+static void
+check_cursor_owner(const char *name)
+{
+	Oid			argtypes[1] = {TEXTOID};
+	Datum		values[1];
+	bool		isnull;
+
+	values[0] = CStringGetTextDatum(name);
+	if (state_execute("SELECT owner FROM bulk_status.cursor_state"
+					  " WHERE name OPERATOR(pg_catalog.=) $1",
+					  1, argtypes, values, NULL, SPI_OK_SELECT) == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_CURSOR),
+				 errmsg("cursor \"%s\" does not exist", name)));
+	if (!has_privs_of_role(GetUserId(),
+						   DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0],
+														  SPI_tuptable->tupdesc,
+														  1, &isnull))))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("must be owner of cursor \"%s\"", name)));
+	SPI_freetuptable(SPI_tuptable);
+}
+
+/*
  * Lock and read the state of cursor "name", insisting that it exists and
  * that the caller may use it.
  */
@@ -119,6 +154,7 @@ lock_cursor(const char *name)
 	bool		isnull;
 	Datum		d;
 
+	check_cursor_owner(name);
 	values[0] = CStringGetTextDatum(name);
 	if (state_execute(STATE_SELECT, 1, argtypes, values, NULL, SPI_OK_SELECT) == 0)
 		ereport(ERROR,
@@ -129,10 +165,6 @@ lock_cursor(const char *name)
 	desc = SPI_tuptable->tupdesc;
 	cs = palloc0(sizeof(CursorState));
 	cs->owner = DatumGetObjectId(SPI_getbinval(tup, desc, 1, &isnull));
-	if (!has_privs_of_role(GetUserId(), cs->owner))
-		ereport(ERROR,
-				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("must be owner of cursor \"%s\"", name)));
 	cs->relid = DatumGetObjectId(SPI_getbinval(tup, desc, 2, &isnull));
 	d = SPI_getbinval(tup, desc, 3, &isnull);
 	cs->filter = isnull ? NULL : TextDatumGetCString(d);
@@ -140,7 +172,47 @@ lock_cursor(const char *name)
 	cs->key_columns = DatumGetArrayTypePCopy(SPI_getbinval(tup, desc, 5, &isnull));
 	d = SPI_getbinval(tup, desc, 6, &isnull);
 	cs->position = isnull ? NULL : DatumGetArrayTypePCopy(d);
+	cs->search_path = TextDatumGetCString(SPI_getbinval(tup, desc, 7, &isnull));
 	return cs;
+}
+
+/* What enter_owner_context() saved. */
+typedef struct OwnerContext
+{
+	Oid			save_userid;
+	int			save_sec;
+	int			nestlevel;
+} OwnerContext;
+
+/*
+ * Become the cursor's owner, with its search_path and with output settings
+ * that give every key value one text form.  leave_owner_context() undoes
+ * it; an error undoes it through (sub)transaction abort.
+ */
+static void
+enter_owner_context(CursorState *cs, OwnerContext *oc)
+{
+	GetUserIdAndSecContext(&oc->save_userid, &oc->save_sec);
+	SetUserIdAndSecContext(cs->owner, oc->save_sec |
+						   SECURITY_LOCAL_USERID_CHANGE |
+						   SECURITY_RESTRICTED_OPERATION);
+	oc->nestlevel = NewGUCNestLevel();
+	(void) set_config_option("search_path", cs->search_path, PGC_USERSET,
+							 PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+	(void) set_config_option("DateStyle", "ISO, YMD", PGC_USERSET,
+							 PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+	(void) set_config_option("IntervalStyle", "postgres", PGC_USERSET,
+							 PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+	(void) set_config_option("extra_float_digits", "3", PGC_USERSET,
+							 PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+}
+
+/* Back to the caller's identity and settings. */
+static void
+leave_owner_context(OwnerContext *oc)
+{
+	AtEOXact_GUC(true, oc->nestlevel);
+	SetUserIdAndSecContext(oc->save_userid, oc->save_sec);
 }
 
 /* The key's column names, unquoted, as a text[] for the state table. */
@@ -187,9 +259,10 @@ bulk_status_cursor_open(PG_FUNCTION_ARGS)
 	int			batch_size;
 	Relation	rel;
 	BulkKeysetQuery q;
-	Oid			argtypes[6] = {TEXTOID, OIDOID, OIDOID, TEXTOID, INT4OID, TEXTARRAYOID};
-	Datum		values[6];
-	char		nulls[6] = {' ', ' ', ' ', ' ', ' ', ' '};
+	Oid			argtypes[7] = {TEXTOID, REGROLEOID, REGCLASSOID, TEXTOID, INT4OID,
+	TEXTARRAYOID, TEXTOID};
+	Datum		values[7];
+	char		nulls[7] = {' ', ' ', ' ', ' ', ' ', ' ', ' '};
 
 	bulk_require_arg(PG_ARGISNULL(0), "name");
 	bulk_require_arg(PG_ARGISNULL(1), "rel");
@@ -217,17 +290,18 @@ bulk_status_cursor_open(PG_FUNCTION_ARGS)
 	nulls[3] = filter ? ' ' : 'n';
 	values[4] = Int32GetDatum(batch_size);
 	values[5] = PointerGetDatum(key_names_array(rel, q.key));
+	values[6] = CStringGetTextDatum(GetConfigOptionByName("search_path", NULL, false));
 	if (state_execute("INSERT INTO bulk_status.cursor_state"
-					  " (name, owner, relid, filter, batch_size, key_columns)"
-					  " VALUES ($1, $2, $3, $4, $5, $6)"
+					  " (name, owner, relid, filter, batch_size, key_columns, search_path)"
+					  " VALUES ($1, $2, $3, $4, $5, $6, $7)"
 					  " ON CONFLICT (name) DO NOTHING",
-					  6, argtypes, values, nulls, SPI_OK_INSERT) == 0)
+					  7, argtypes, values, nulls, SPI_OK_INSERT) == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_DUPLICATE_CURSOR),
 				 errmsg("cursor \"%s\" already exists", name)));
 	SPI_finish();
 
-	relation_close(rel, AccessShareLock);
+	relation_close(rel, NoLock);
 	PG_RETURN_VOID();
 }
 
@@ -300,6 +374,7 @@ bulk_status_cursor_fetch(PG_FUNCTION_ARGS)
 	char		nulls[3] = {' ', ' ', ' '};
 	BulkRunStats stats;
 	instr_time	start;
+	OwnerContext oc;
 
 	bulk_require_arg(PG_ARGISNULL(0), "name");
 	name = text_to_cstring(PG_GETARG_TEXT_PP(0));
@@ -338,8 +413,11 @@ bulk_status_cursor_fetch(PG_FUNCTION_ARGS)
 						   format_type_be(get_rel_type_id(cs->relid))),
 				 errhint("Pass NULL::%s.", format_type_be(get_rel_type_id(cs->relid)))));
 
+	/* Read the rows after the position as the cursor's owner. */
+	enter_owner_context(cs, &oc);
 	rel = bulk_open_rowtype_table(fcinfo, 1, "bulk_status.cursor_fetch");
 	bulk_keyset_query_init(&q, rel, cs->filter, "A cursor");
+	bulk_check_filter(rel, cs->filter);
 	if (!text_arrays_equal(key_names_array(rel, q.key), cs->key_columns))
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
@@ -347,7 +425,6 @@ bulk_status_cursor_fetch(PG_FUNCTION_ARGS)
 						RelationGetRelationName(rel), name),
 				 errhint("Close the cursor and open it again.")));
 
-	/* Read the rows after the position, as the caller. */
 	if (cs->position)
 		pos = position_values(q.key, cs->position);
 	sql = bulk_keyset_query_sql(&q, pos != NULL, max_rows);
@@ -369,6 +446,7 @@ bulk_status_cursor_fetch(PG_FUNCTION_ARGS)
 		values[1] = PointerGetDatum(cs->position);
 	else
 		nulls[1] = 'n';
+	leave_owner_context(&oc);
 	values[2] = Int64GetDatum((int64) n);
 	state_execute("UPDATE bulk_status.cursor_state"
 				  " SET position = $2,"
@@ -381,7 +459,7 @@ bulk_status_cursor_fetch(PG_FUNCTION_ARGS)
 	stats.batches = 1;
 	bulk_stats_sample(&stats, CurrentMemoryContext);
 	SPI_finish();
-	relation_close(rel, AccessShareLock);
+	relation_close(rel, NoLock);
 	bulk_stats_finish(&stats, start);
 	return (Datum) 0;
 }

@@ -68,6 +68,7 @@
 #include "utils/memutils.h"
 #include "utils/partcache.h"
 #include "utils/rel.h"
+#include "utils/typcache.h"
 
 #include "bulk_status.h"
 
@@ -75,6 +76,9 @@
 #define PARAM_TO		0
 #define PARAM_FROM		1
 #define PARAM_LOWER		2
+
+/* The name of the CTE holding the rows a batch locked. */
+#define BATCH_CTE		"bulk_status_batch"
 
 /* Longest pause between two attempts of a batch that could not lock rows. */
 #define MAX_BACKOFF_MS	30000
@@ -92,7 +96,14 @@ typedef struct BulkEngine
 	List	   *plans;			/* kept plans, freed with run_cxt */
 
 	char	   *parent_name;	/* the table named by the caller, quoted */
+	char	   *parent_alias;	/* its unqualified name, quoted */
 	char	   *relname;		/* the relation being walked, quoted */
+	char	   *target;			/* the same, as the statements name it */
+	char	   *alias;			/* what they qualify its columns with */
+	char	   *alias_clause;	/* "" or " AS <the named table's name>" */
+	Oid			target_relid;
+	Oid			target_nsp;
+	char	   *target_name;	/* unquoted, to notice a rename */
 	char	   *status;			/* quoted status column */
 	Oid			status_type;
 	Datum		from_value;		/* in run_cxt */
@@ -182,15 +193,16 @@ check_column_privilege(Relation rel, AttrNumber attnum, AclMode mode)
 }
 
 /*
- * Count the blocks of rel and its partitions or inheritance children (the
+ * Count the blocks of rel, or of each partition of a partitioned rel (the
  * longest one bounds a ctid walk), and size a ctid batch from the tuple
  * density that the last VACUUM or ANALYZE recorded.
  */
 static void
 measure_blocks(BulkEngine *e, Relation rel)
 {
-	List	   *children = find_all_inheritors(RelationGetRelid(rel),
-											   AccessShareLock, NULL);
+	List	   *children = rel->rd_rel->relkind == RELKIND_RELATION ?
+		list_make1_oid(RelationGetRelid(rel)) :
+		find_all_inheritors(RelationGetRelid(rel), AccessShareLock, NULL);
 	ListCell   *lc;
 	double		tuples = 0;
 	double		pages = 0;
@@ -227,27 +239,25 @@ measure_blocks(BulkEngine *e, Relation rel)
 		Max(1.0, e->args->batch_size / (Max(per_page, 1.0) * Max(nonempty, 1)));
 }
 
-/* Append the lower and upper bound conditions of a batch. */
+/* Append the lower and upper bound conditions of a batch on the target. */
 static void
-append_bounds(BulkEngine *e, StringInfo sql, const char *alias,
-			  bool lower, bool upper)
+append_bounds(BulkEngine *e, StringInfo sql, bool lower, bool upper)
 {
 	if (e->strategy == BULK_STRATEGY_CTID)
 	{
-		appendStringInfo(sql, " AND %s%sctid >= $%d AND %s%sctid < $%d",
-						 alias ? alias : "", alias ? "." : "", PARAM_LOWER + 1,
-						 alias ? alias : "", alias ? "." : "", PARAM_LOWER + 2);
+		appendStringInfo(sql, " AND %s.ctid >= $%d AND %s.ctid < $%d",
+						 e->alias, PARAM_LOWER + 1, e->alias, PARAM_LOWER + 2);
 		return;
 	}
 	if (lower)
 	{
 		appendStringInfoString(sql, " AND ");
-		bulk_append_key_cmp(sql, e->key, alias, ">", PARAM_LOWER + 1);
+		bulk_append_key_cmp(sql, e->key, e->alias, ">", PARAM_LOWER + 1);
 	}
 	if (upper)
 	{
 		appendStringInfoString(sql, " AND ");
-		bulk_append_key_cmp(sql, e->key, alias, "<=", PARAM_LOWER + 1 + e->nbound);
+		bulk_append_key_cmp(sql, e->key, e->alias, "<=", PARAM_LOWER + 1 + e->nbound);
 	}
 }
 
@@ -255,8 +265,8 @@ append_bounds(BulkEngine *e, StringInfo sql, const char *alias,
 static void
 append_batch_rows(BulkEngine *e, StringInfo sql, bool lower, bool upper)
 {
-	appendStringInfo(sql, " WHERE %s = $%d", e->status, PARAM_FROM + 1);
-	append_bounds(e, sql, NULL, lower, upper);
+	appendStringInfo(sql, " WHERE %s.%s = $%d", e->alias, e->status, PARAM_FROM + 1);
+	append_bounds(e, sql, lower, upper);
 	if (e->args->filter)
 	{
 		appendStringInfoString(sql, " AND ");
@@ -264,7 +274,12 @@ append_batch_rows(BulkEngine *e, StringInfo sql, bool lower, bool upper)
 	}
 }
 
-/* Append the join of target alias t to CTE b on the key (or tid). */
+/*
+ * Append the join of the target to the rows the batch locked: on the key,
+ * or on (tableoid, ctid) for ctid batches.  Joining on the key lets an
+ * UPDATE that meets a row updated since its snapshot follow it to its
+ * newest version and recheck it (EvalPlanQual), as any UPDATE does.
+ */
 static void
 append_join_to_locked(BulkEngine *e, StringInfo sql)
 {
@@ -272,19 +287,21 @@ append_join_to_locked(BulkEngine *e, StringInfo sql)
 
 	if (e->strategy == BULK_STRATEGY_CTID)
 	{
-		appendStringInfoString(sql, "t.ctid = b.tid AND t.tableoid = b.toid");
+		appendStringInfo(sql, "%s.ctid = " BATCH_CTE ".bulk_status_tid AND %s.tableoid = " BATCH_CTE ".bulk_status_toid",
+						 e->alias, e->alias);
 		return;
 	}
 	for (i = 0; i < e->key->nkeys; i++)
-		appendStringInfo(sql, "%st.%s = b.%s", i > 0 ? " AND " : "",
-						 e->key->names[i], e->key->names[i]);
+		appendStringInfo(sql, "%s%s.%s = " BATCH_CTE ".%s", i > 0 ? " AND " : "",
+						 e->alias, e->key->names[i], e->key->names[i]);
 }
 
 /*
  * The statement that changes one batch.  For range and ctid it is a plain
  * UPDATE of the batch's rows, or with skip_locked an UPDATE joined to the
  * rows it could lock.  For limit it locks the next rows by key, updates
- * them, and returns (changed, locked, last key...).
+ * them (bounded by the last key it locked, so that the UPDATE reads only
+ * the batch's key range), and returns (changed, locked, last key...).
  */
 static char *
 update_sql(BulkEngine *e, bool lower, bool upper, bool skip)
@@ -294,42 +311,59 @@ update_sql(BulkEngine *e, bool lower, bool upper, bool skip)
 	initStringInfo(&sql);
 	if (e->strategy == BULK_STRATEGY_LIMIT)
 	{
-		appendStringInfoString(&sql, "WITH b AS (SELECT ");
-		bulk_append_key_list(&sql, e->key, NULL, false);
-		appendStringInfo(&sql, " FROM %s", e->relname);
+		appendStringInfoString(&sql, "WITH " BATCH_CTE " AS (SELECT ");
+		bulk_append_key_list(&sql, e->key, e->alias, false);
+		appendStringInfo(&sql, " FROM %s%s", e->target, e->alias_clause);
 		append_batch_rows(e, &sql, lower, false);
 		appendStringInfoString(&sql, " ORDER BY ");
-		bulk_append_key_list(&sql, e->key, NULL, false);
-		appendStringInfo(&sql, " LIMIT %d FOR UPDATE%s), u AS (UPDATE %s AS t SET %s = $%d FROM b WHERE ",
+		bulk_append_key_list(&sql, e->key, e->alias, false);
+		appendStringInfo(&sql, " LIMIT %d FOR UPDATE%s), bulk_status_update AS (UPDATE %s%s SET %s = $%d FROM " BATCH_CTE " WHERE ",
 						 e->args->batch_size, skip ? " SKIP LOCKED" : "",
-						 e->relname, e->status, PARAM_TO + 1);
+						 e->target, e->alias_clause, e->status, PARAM_TO + 1);
 		append_join_to_locked(e, &sql);
-		appendStringInfo(&sql, " AND t.%s = $%d RETURNING 1) SELECT (SELECT pg_catalog.count(*) FROM u), (SELECT pg_catalog.count(*) FROM b), ",
-						 e->status, PARAM_FROM + 1);
+		appendStringInfo(&sql, " AND %s.%s = $%d", e->alias, e->status, PARAM_FROM + 1);
+		append_bounds(e, &sql, lower, false);
+		appendStringInfoString(&sql, " AND ");
+		if (e->key->nkeys > 1)
+		{
+			appendStringInfoChar(&sql, '(');
+			bulk_append_key_list(&sql, e->key, e->alias, false);
+			appendStringInfoChar(&sql, ')');
+		}
+		else
+			bulk_append_key_list(&sql, e->key, e->alias, false);
+		appendStringInfoString(&sql, " <= (SELECT ");
 		bulk_append_key_list(&sql, e->key, NULL, false);
-		appendStringInfoString(&sql, " FROM b ORDER BY ");
+		appendStringInfoString(&sql, " FROM " BATCH_CTE " ORDER BY ");
+		bulk_append_key_list(&sql, e->key, NULL, true);
+		appendStringInfoString(&sql, " LIMIT 1) RETURNING 1)"
+							   " SELECT (SELECT pg_catalog.count(*) FROM bulk_status_update),"
+							   " (SELECT pg_catalog.count(*) FROM " BATCH_CTE "), ");
+		bulk_append_key_list(&sql, e->key, NULL, false);
+		appendStringInfoString(&sql, " FROM " BATCH_CTE " ORDER BY ");
 		bulk_append_key_list(&sql, e->key, NULL, true);
 		appendStringInfoString(&sql, " LIMIT 1");
 	}
 	else if (!skip)
 	{
-		appendStringInfo(&sql, "UPDATE %s SET %s = $%d",
-						 e->relname, e->status, PARAM_TO + 1);
+		appendStringInfo(&sql, "UPDATE %s%s SET %s = $%d",
+						 e->target, e->alias_clause, e->status, PARAM_TO + 1);
 		append_batch_rows(e, &sql, lower, upper);
 	}
 	else
 	{
-		appendStringInfoString(&sql, "WITH b AS (SELECT ");
+		appendStringInfoString(&sql, "WITH " BATCH_CTE " AS (SELECT ");
 		if (e->strategy == BULK_STRATEGY_CTID)
-			appendStringInfoString(&sql, "ctid AS tid, tableoid AS toid");
+			appendStringInfo(&sql, "%s.ctid AS bulk_status_tid, %s.tableoid AS bulk_status_toid",
+							 e->alias, e->alias);
 		else
-			bulk_append_key_list(&sql, e->key, NULL, false);
-		appendStringInfo(&sql, " FROM %s", e->relname);
+			bulk_append_key_list(&sql, e->key, e->alias, false);
+		appendStringInfo(&sql, " FROM %s%s", e->target, e->alias_clause);
 		append_batch_rows(e, &sql, lower, upper);
-		appendStringInfo(&sql, " FOR UPDATE SKIP LOCKED) UPDATE %s AS t SET %s = $%d FROM b WHERE t.%s = $%d",
-						 e->relname, e->status, PARAM_TO + 1,
-						 e->status, PARAM_FROM + 1);
-		append_bounds(e, &sql, "t", lower, upper);
+		appendStringInfo(&sql, " FOR UPDATE SKIP LOCKED) UPDATE %s%s SET %s = $%d FROM " BATCH_CTE " WHERE %s.%s = $%d",
+						 e->target, e->alias_clause, e->status, PARAM_TO + 1,
+						 e->alias, e->status, PARAM_FROM + 1);
+		append_bounds(e, &sql, lower, upper);
 		appendStringInfoString(&sql, " AND ");
 		append_join_to_locked(e, &sql);
 	}
@@ -366,11 +400,11 @@ get_upper_plan(BulkEngine *e, bool lower)
 
 		initStringInfo(&sql);
 		appendStringInfoString(&sql, "SELECT ");
-		bulk_append_key_list(&sql, e->key, NULL, false);
-		appendStringInfo(&sql, " FROM %s WHERE true", e->relname);
-		append_bounds(e, &sql, NULL, lower, false);
+		bulk_append_key_list(&sql, e->key, e->alias, false);
+		appendStringInfo(&sql, " FROM %s%s WHERE true", e->target, e->alias_clause);
+		append_bounds(e, &sql, lower, false);
 		appendStringInfoString(&sql, " ORDER BY ");
-		bulk_append_key_list(&sql, e->key, NULL, false);
+		bulk_append_key_list(&sql, e->key, e->alias, false);
 		appendStringInfo(&sql, " OFFSET %d LIMIT 1", e->args->batch_size - 1);
 		e->upper_plan[lower] = bulk_prepare(sql.data, e->nparams, e->argtypes);
 		e->plans = lappend(e->plans, e->upper_plan[lower]);
@@ -390,7 +424,7 @@ get_exists_plan(BulkEngine *e, bool lower, bool upper)
 		StringInfoData sql;
 
 		initStringInfo(&sql);
-		appendStringInfo(&sql, "SELECT EXISTS (SELECT FROM %s", e->relname);
+		appendStringInfo(&sql, "SELECT EXISTS (SELECT FROM %s%s", e->target, e->alias_clause);
 		append_batch_rows(e, &sql, lower, upper);
 		appendStringInfoChar(&sql, ')');
 		e->exists_plan[lower][upper] = bulk_prepare(sql.data, e->nparams, e->argtypes);
@@ -470,7 +504,7 @@ note_skipped(BulkEngine *e)
 	e->retry_block = e->pos_block;
 	if (e->key == NULL || !e->has_pos)
 		return;
-	old = MemoryContextSwitchTo(e->run_cxt);
+	old = MemoryContextSwitchTo(e->target_cxt);
 	e->retry_pos = palloc(sizeof(Datum) * e->nbound);
 	for (i = 0; i < e->nbound; i++)
 		e->retry_pos[i] = datumCopy(e->values[PARAM_LOWER + i],
@@ -547,8 +581,13 @@ run_batch(BulkEngine *e, bool skip)
 			e->done = false;
 		}
 		SPI_freetuptable(SPI_tuptable);
-		if (skip && !e->done)
-			check_skipped(e, lower, true);
+
+		/*
+		 * With skip_locked, a batch that locked nothing may still have
+		 * skipped rows: every remaining match may be locked by others.
+		 */
+		if (skip)
+			check_skipped(e, lower, !e->done);
 	}
 	return changed;
 }
@@ -614,7 +653,7 @@ run_batch_with_retries(BulkEngine *e, bool skip)
 			int			delay = (int) Min(backoff, MAX_BACKOFF_MS);
 
 			ereport(NOTICE,
-					(errmsg("bulk_status: a batch of %s could not lock its rows within %d ms, retry %d of %d",
+					(errmsg("a batch of %s could not lock its rows within %d ms, retry %d of %d",
 							e->relname, e->args->lock_timeout_ms,
 							attempt + 1, e->args->max_retries)));
 			FreeErrorData(edata);
@@ -641,10 +680,40 @@ report_progress(BulkEngine *e, bool final)
 	INSTR_TIME_SUBTRACT(now, e->start);
 	elapsed = INSTR_TIME_GET_DOUBLE(now);
 	ereport(NOTICE,
-			(errmsg("bulk_status: %s: %s" INT64_FORMAT " rows changed in " INT64_FORMAT " batches, %.1f s, %.0f rows/s",
+			(errmsg("transition of %s: %s" INT64_FORMAT " rows changed in " INT64_FORMAT " batches, %.1f s, %.0f rows/s",
 					e->relname, final ? "done, " : "",
 					e->stats.rows, e->stats.batches, elapsed,
 					elapsed > 0 ? e->stats.rows / elapsed : 0.0)));
+}
+
+/*
+ * Lock the target for this batch's transaction, as its UPDATE would, and
+ * make sure it is still the relation the run started on: no lock is held
+ * between batches, and the kept plans name it by name.  Returns false if a
+ * partition being walked was dropped meanwhile (nothing left to do there).
+ */
+static bool
+lock_target(BulkEngine *e)
+{
+	Relation	rel = try_relation_open(e->target_relid, RowExclusiveLock);
+
+	if (rel == NULL)
+	{
+		if (e->target_relid != e->args->relid)
+			return false;
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("relation %s was dropped during the transition", e->relname)));
+	}
+	if (RelationGetNamespace(rel) != e->target_nsp ||
+		strcmp(RelationGetRelationName(rel), e->target_name) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("relation %s was renamed or moved during the transition", e->relname),
+				 errdetail("It is now %s.", bulk_quoted_relname(rel)),
+				 errhint("Run the transition again under the new name.")));
+	relation_close(rel, NoLock);
+	return true;
 }
 
 /* Walk from the current position to the end, committing every batch. */
@@ -662,6 +731,8 @@ run_pass(BulkEngine *e, bool skip)
 
 		CHECK_FOR_INTERRUPTS();
 		MemoryContextSwitchTo(e->batch_cxt);
+		if (!lock_target(e))
+			break;
 		if (e->args->lock_timeout_ms > 0)
 			(void) set_config_option("lock_timeout", timeout, PGC_USERSET,
 									 PGC_S_SESSION, GUC_ACTION_LOCAL,
@@ -735,14 +806,14 @@ dry_run_target(BulkEngine *e, bool show_plan, int64 *batches,
 	uint64		i;
 
 	initStringInfo(&sql);
-	appendStringInfo(&sql, "SELECT pg_catalog.count(*), pg_catalog.count(*) FILTER (WHERE %s = $%d",
-					 e->status, PARAM_FROM + 1);
+	appendStringInfo(&sql, "SELECT pg_catalog.count(*), pg_catalog.count(*) FILTER (WHERE %s.%s = $%d",
+					 e->alias, e->status, PARAM_FROM + 1);
 	if (e->args->filter)
 	{
 		appendStringInfoString(&sql, " AND ");
 		bulk_append_filter(&sql, e->args->filter);
 	}
-	appendStringInfo(&sql, ") FROM %s", e->relname);
+	appendStringInfo(&sql, ") FROM %s%s", e->target, e->alias_clause);
 	if (SPI_execute_with_args(sql.data, e->nparams, e->argtypes, e->values,
 							  e->nulls, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "dry run count failed");
@@ -808,6 +879,18 @@ has_transition_privileges(Relation rel, AttrNumber status_attnum, BulkKey *key)
 		if (!has_column_privilege(rel, key->attnums[i], ACL_SELECT))
 			return false;
 	return true;
+}
+
+/* Whether rel has rules that rewrite an UPDATE. */
+static bool
+has_update_rules(Relation rel)
+{
+	int			i;
+
+	for (i = 0; rel->rd_rules && i < rel->rd_rules->numLocks; i++)
+		if (rel->rd_rules->rules[i]->event == CMD_UPDATE)
+			return true;
+	return false;
 }
 
 /* Whether UPDATE statements on rel fire statement-level triggers. */
@@ -922,6 +1005,32 @@ setup_target(BulkEngine *e, Relation rel)
 	MemoryContextSwitchTo(e->target_cxt);
 
 	e->relname = bulk_quoted_relname(rel);
+	e->target = rel->rd_rel->relkind == RELKIND_RELATION ?
+		psprintf("ONLY %s", e->relname) : e->relname;
+	/*
+	 * Statements on the named table call it by its own name; a leaf is
+	 * aliased with the named table's, so that a filter naming the table
+	 * ("files.size > 0") works on every leaf.
+	 */
+	if (RelationGetRelid(rel) == e->args->relid)
+	{
+		e->alias = pstrdup(quote_identifier(RelationGetRelationName(rel)));
+		e->alias_clause = "";
+	}
+	else
+	{
+		e->alias = e->parent_alias;
+		e->alias_clause = psprintf(" AS %s", e->parent_alias);
+	}
+	e->target_relid = RelationGetRelid(rel);
+	e->target_nsp = RelationGetNamespace(rel);
+	e->target_name = pstrdup(RelationGetRelationName(rel));
+	if (has_update_rules(rel))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("cannot change rows of \"%s\" in batches because it has UPDATE rules",
+						RelationGetRelationName(rel)),
+				 errdetail("A rule rewrites each batch's UPDATE into other statements.")));
 	e->key = bulk_find_key(rel);
 	e->strategy = e->args->strategy;
 	if (e->strategy == BULK_STRATEGY_AUTO)
@@ -934,14 +1043,6 @@ setup_target(BulkEngine *e, Relation rel)
 				 errdetail("Strategy \"%s\" walks the table in key order.",
 						   strategy_name(e->strategy)),
 				 errhint("Use strategy \"ctid\", or \"auto\" to choose it for tables without a key.")));
-	if (e->strategy == BULK_STRATEGY_LIMIT &&
-		rel->rd_rel->relkind == RELKIND_RELATION && rel->rd_rel->relhassubclass)
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("strategy \"limit\" cannot walk \"%s\", which has inheritance children",
-						RelationGetRelationName(rel)),
-				 errdetail("Its key is not unique across the children."),
-				 errhint("Use strategy \"range\".")));
 
 	if (e->strategy == BULK_STRATEGY_CTID)
 	{
@@ -980,6 +1081,33 @@ setup_target(BulkEngine *e, Relation rel)
 	MemoryContextSwitchTo(e->run_cxt);
 }
 
+/* Prepare every statement the current target's batches may run. */
+static void
+prepare_target(BulkEngine *e)
+{
+	bool		skip = e->args->skip_locked;
+	int			lower;
+	int			upper;
+
+	for (lower = 0; lower <= 1; lower++)
+	{
+		if (e->strategy == BULK_STRATEGY_RANGE)
+			(void) get_upper_plan(e, lower);
+		for (upper = 0; upper <= 1; upper++)
+		{
+			if (e->strategy == BULK_STRATEGY_CTID && !(lower && upper))
+				continue;
+			if (e->strategy == BULK_STRATEGY_LIMIT && upper)
+				continue;
+			(void) get_update_plan(e, lower, upper, skip);
+			if (skip)
+				(void) get_exists_plan(e, lower, upper);
+		}
+		if (skip && e->strategy == BULK_STRATEGY_LIMIT)
+			(void) get_exists_plan(e, lower, true);
+	}
+}
+
 /*
  * Open target relid and make it current; lock it only for the set-up.
  * Returns false if it was dropped (a partition detached and dropped since
@@ -995,6 +1123,23 @@ open_target(BulkEngine *e, Oid relid)
 	setup_target(e, rel);
 	relation_close(rel, AccessShareLock);
 	return true;
+}
+
+/*
+ * Whether two status values are equal by the column type's own equality
+ * (so '1.0' and '1.00' are equal for numeric, 'a' and 'A' under a
+ * case-insensitive collation), falling back to binary equality for types
+ * without one.
+ */
+static bool
+status_values_equal(Form_pg_attribute att, Datum a, Datum b)
+{
+	TypeCacheEntry *tce = lookup_type_cache(att->atttypid, TYPECACHE_EQ_OPR_FINFO);
+
+	if (OidIsValid(tce->eq_opr_finfo.fn_oid))
+		return DatumGetBool(FunctionCall2Coll(&tce->eq_opr_finfo,
+											  att->attcollation, a, b));
+	return datumIsEqual(a, b, att->attbyval, att->attlen);
 }
 
 /*
@@ -1016,8 +1161,6 @@ bulk_transition_run(BulkTransitionArgs *args, bool atomic)
 	Form_pg_attribute status_att;
 	Oid			typinput;
 	Oid			typioparam;
-	int16		status_typlen;
-	bool		status_typbyval;
 	BulkKey    *key;
 	List	   *targets;
 	ListCell   *lc;
@@ -1051,6 +1194,7 @@ bulk_transition_run(BulkTransitionArgs *args, bool atomic)
 	/* The table, its status column and the two status values. */
 	rel = bulk_open_table(args->relid, "bulk_status.transition");
 	e->parent_name = bulk_quoted_relname(rel);
+	e->parent_alias = pstrdup(quote_identifier(RelationGetRelationName(rel)));
 
 	status_attnum = get_attnum(args->relid, args->status_column);
 	if (status_attnum == InvalidAttrNumber)
@@ -1069,12 +1213,11 @@ bulk_transition_run(BulkTransitionArgs *args, bool atomic)
 
 	/* Status literals become values of the column's type, or fail now. */
 	getTypeInputInfo(status_att->atttypid, &typinput, &typioparam);
-	get_typlenbyval(status_att->atttypid, &status_typlen, &status_typbyval);
 	e->from_value = OidInputFunctionCall(typinput, args->from_status,
 										 typioparam, status_att->atttypmod);
 	e->to_value = OidInputFunctionCall(typinput, args->to_status,
 									   typioparam, status_att->atttypmod);
-	if (datumIsEqual(e->from_value, e->to_value, status_typbyval, status_typlen))
+	if (status_values_equal(status_att, e->from_value, e->to_value))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("from_status and to_status must differ"),
@@ -1092,9 +1235,14 @@ bulk_transition_run(BulkTransitionArgs *args, bool atomic)
 	targets = choose_targets(e, rel);
 	relation_close(rel, AccessShareLock);
 
-	/* Settle every target's strategy now, so that errors come first. */
+	/*
+	 * Settle every target's strategy and prepare its statements now, so that
+	 * an error in any of them (a filter that does not fit a leaf, say) comes
+	 * before the first batch.
+	 */
 	foreach(lc, targets)
-		(void) open_target(e, lfirst_oid(lc));
+		if (open_target(e, lfirst_oid(lc)))
+			prepare_target(e);
 
 	if (args->dry_run)
 	{

@@ -23,6 +23,7 @@
 #include "catalog/pg_am.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_index.h"
+#include "commands/defrem.h"
 #include "miscadmin.h"
 #include "nodes/parsenodes.h"
 #include "parser/parser.h"
@@ -142,13 +143,37 @@ usable_key_columns(Relation rel, Oid indexoid, bool require_unique)
 	{
 		int			i;
 
+		bool		isnull;
+		oidvector  *indclass;
+		oidvector  *indcollation;
+
+		indclass = (oidvector *) DatumGetPointer(SysCacheGetAttr(INDEXRELID, tup,
+																 Anum_pg_index_indclass,
+																 &isnull));
+		indcollation = (oidvector *) DatumGetPointer(SysCacheGetAttr(INDEXRELID, tup,
+																	 Anum_pg_index_indcollation,
+																	 &isnull));
 		nkeys = idx->indnkeyatts;
 		for (i = 0; i < idx->indnkeyatts; i++)
 		{
 			AttrNumber	attnum = idx->indkey.values[i];
+			Form_pg_attribute att;
 
-			if (attnum <= 0 ||
-				!TupleDescAttr(RelationGetDescr(rel), attnum - 1)->attnotnull)
+			/*
+			 * The batch statements order and compare the key with the
+			 * column's own collation and its type's default btree operators;
+			 * an index that orders otherwise cannot serve them (and, with a
+			 * nondeterministic collation, could disagree with them).
+			 */
+			if (attnum <= 0)
+			{
+				nkeys = 0;
+				break;
+			}
+			att = TupleDescAttr(RelationGetDescr(rel), attnum - 1);
+			if (!att->attnotnull ||
+				indcollation->values[i] != att->attcollation ||
+				indclass->values[i] != GetDefaultOpClass(att->atttypid, BTREE_AM_OID))
 			{
 				nkeys = 0;
 				break;
@@ -162,7 +187,8 @@ usable_key_columns(Relation rel, Oid indexoid, bool require_unique)
 /*
  * Find the key rel is walked by, or NULL if it has none: the primary key,
  * else the unique index on NOT NULL columns with the fewest columns (lowest
- * OID on a tie, so the choice is stable).
+ * OID on a tie, so the choice is stable).  Only indexes with the columns'
+ * own collations and default btree operator classes qualify.
  */
 BulkKey *
 bulk_find_key(Relation rel)

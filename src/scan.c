@@ -14,8 +14,10 @@
  * batch) and the last key into pos_cxt (reset before every batch), and
  * disconnects.  Each batch takes a fresh snapshot, as any statement of a
  * READ COMMITTED transaction does: rows committed by others ahead of the
- * position appear, rows deleted before the scan reaches them do not, and
- * no row is returned twice.
+ * position appear, rows deleted before the scan reaches them do not.  A
+ * row is returned at most once unless a concurrent UPDATE moves its key
+ * from behind the position to ahead of it (then it is seen again), and a
+ * row whose key moves the other way is not seen at all.
  *
  * The rows stream only when scan() is called in the select list
  * (SELECT bulk_status.scan(...)); in FROM, PostgreSQL collects the whole
@@ -83,8 +85,8 @@ bulk_open_rowtype_table(FunctionCallInfo fcinfo, int argno, const char *what)
 /*
  * Build the keyset statements over rel: "SELECT cols FROM rel WHERE
  * [key > $1...] AND (filter) ORDER BY key LIMIT $n", with one parameter
- * per key column.  Plain tables with inheritance children are read ONLY,
- * since their key is not unique across the children.
+ * per key column.  Plain tables are read ONLY, as transitions change them
+ * ONLY: an inheritance parent's key is not unique across its children.
  */
 void
 bulk_keyset_query_init(BulkKeysetQuery *q, Relation rel, const char *filter,
@@ -105,7 +107,7 @@ bulk_keyset_query_init(BulkKeysetQuery *q, Relation rel, const char *filter,
 				 errhint("Add a primary key to the table.")));
 	q->relid = RelationGetRelid(rel);
 	q->relname = bulk_quoted_relname(rel);
-	q->only = rel->rd_rel->relkind == RELKIND_RELATION && rel->rd_rel->relhassubclass;
+	q->only = rel->rd_rel->relkind == RELKIND_RELATION;
 	q->filter = filter ? pstrdup(filter) : NULL;
 	q->rowdesc = CreateTupleDescCopy(desc);
 	q->rowdesc->tdtypeid = rel->rd_rel->reltype;
@@ -296,7 +298,7 @@ scan_start(FunctionCallInfo fcinfo, MemoryContext fn_cxt)
 	st->plans = list_make2(st->first_plan, st->next_plan);
 	MemoryContextSwitchTo(old);
 
-	relation_close(rel, AccessShareLock);
+	relation_close(rel, NoLock);
 	return st;
 }
 
