@@ -12,10 +12,12 @@
  *	range	find the key batch_size keys ahead (an index-only scan of the
  *			key), then UPDATE ... WHERE key > pos AND key <= upper AND
  *			status = from.  Bounded work per batch whatever the density of
- *			matching rows.  The default for tables with a key.
+ *			matching rows.  Chosen by "auto" for tables with a key when
+ *			more than a tenth of the rows are expected to match.
  *	limit	lock the next batch_size rows with status = from in key order,
  *			update them, and move the position to the last one.  Bounded
- *			changes per batch; best when matches are sparse.
+ *			changes per batch; chosen by "auto" when matches are sparse
+ *			(by the planner's estimate).
  *	ctid	UPDATE ... WHERE ctid >= '(b,0)' AND ctid < '(b+n,0)' AND
  *			status = from: TID range scans over a fixed number of blocks.
  *			For tables without a key.  It visits the blocks the table had
@@ -67,7 +69,9 @@
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/partcache.h"
+#include "utils/plancache.h"
 #include "utils/rel.h"
+#include "utils/syscache.h"
 #include "utils/typcache.h"
 
 #include "bulk_status.h"
@@ -76,6 +80,13 @@
 #define PARAM_TO		0
 #define PARAM_FROM		1
 #define PARAM_LOWER		2
+
+/*
+ * Strategy auto picks limit below this share of matching rows: measured on
+ * 1M rows, limit took half the time of range at 5%, and twice its time at
+ * 98%.
+ */
+#define SPARSE_SHARE	0.10
 
 /* The name of the CTE holding the rows a batch locked. */
 #define BATCH_CTE		"bulk_status_batch"
@@ -300,8 +311,14 @@ append_join_to_locked(BulkEngine *e, StringInfo sql)
  * The statement that changes one batch.  For range and ctid it is a plain
  * UPDATE of the batch's rows, or with skip_locked an UPDATE joined to the
  * rows it could lock.  For limit it locks the next rows by key, updates
- * them (bounded by the last key it locked, so that the UPDATE reads only
- * the batch's key range), and returns (changed, locked, last key...).
+ * them, and returns (changed, locked, last key...).
+ *
+ * Where an UPDATE joins the rows its CTE locked, it does not test the
+ * status again: the CTE only locked rows that had it (rechecked on their
+ * newest version) and nobody can change them before we commit.  Leaving
+ * that test out also leaves the planner no reason to drive the UPDATE from
+ * a status index; it reads the batch's key range (bounded by the last key
+ * locked), whatever the statistics say.
  */
 static char *
 update_sql(BulkEngine *e, bool lower, bool upper, bool skip)
@@ -321,7 +338,6 @@ update_sql(BulkEngine *e, bool lower, bool upper, bool skip)
 						 e->args->batch_size, skip ? " SKIP LOCKED" : "",
 						 e->target, e->alias_clause, e->status, PARAM_TO + 1);
 		append_join_to_locked(e, &sql);
-		appendStringInfo(&sql, " AND %s.%s = $%d", e->alias, e->status, PARAM_FROM + 1);
 		append_bounds(e, &sql, lower, false);
 		appendStringInfoString(&sql, " AND ");
 		if (e->key->nkeys > 1)
@@ -360,12 +376,10 @@ update_sql(BulkEngine *e, bool lower, bool upper, bool skip)
 			bulk_append_key_list(&sql, e->key, e->alias, false);
 		appendStringInfo(&sql, " FROM %s%s", e->target, e->alias_clause);
 		append_batch_rows(e, &sql, lower, upper);
-		appendStringInfo(&sql, " FOR UPDATE SKIP LOCKED) UPDATE %s%s SET %s = $%d FROM " BATCH_CTE " WHERE %s.%s = $%d",
-						 e->target, e->alias_clause, e->status, PARAM_TO + 1,
-						 e->alias, e->status, PARAM_FROM + 1);
-		append_bounds(e, &sql, lower, upper);
-		appendStringInfoString(&sql, " AND ");
+		appendStringInfo(&sql, " FOR UPDATE SKIP LOCKED) UPDATE %s%s SET %s = $%d FROM " BATCH_CTE " WHERE ",
+						 e->target, e->alias_clause, e->status, PARAM_TO + 1);
 		append_join_to_locked(e, &sql);
+		append_bounds(e, &sql, lower, upper);
 	}
 	return sql.data;
 }
@@ -453,6 +467,19 @@ execute(BulkEngine *e, SPIPlanPtr plan, int expected)
 }
 
 /*
+ * Mark the lower (first 0) or upper (first nbound) bound parameters as
+ * NULL ('n') or set (' ').  A bound not in use must be NULL: a parallel
+ * plan serialises every parameter, including ones the statement ignores,
+ * and a stale one may point into a context that was reset.
+ */
+static void
+set_bound_nulls(BulkEngine *e, int first, char flag)
+{
+	if (e->key)
+		memset(e->nulls + PARAM_LOWER + first, flag, e->nbound);
+}
+
+/*
  * Copy the key in columns first_col... of the first result row into the
  * next position context, and point the upper-bound parameters at it.
  */
@@ -473,6 +500,7 @@ take_upper_key(BulkEngine *e, int first_col)
 			elog(ERROR, "key column of a batch bound is null");
 		e->values[PARAM_LOWER + e->nbound + i] =
 			datumCopy(d, e->key_typbyval[i], e->key_typlen[i]);
+		e->nulls[PARAM_LOWER + e->nbound + i] = ' ';
 	}
 	MemoryContextSwitchTo(old);
 }
@@ -485,6 +513,7 @@ set_tid_param(BulkEngine *e, int param, BlockNumber block)
 
 	ItemPointerSet(tid, block, 0);
 	e->values[param] = PointerGetDatum(tid);
+	e->nulls[param] = ' ';
 }
 
 /*
@@ -539,7 +568,9 @@ run_batch(BulkEngine *e, bool skip)
 	int64		changed = 0;
 	bool		lower = e->has_pos;
 
+	/* The next position's context is free again: no upper bound yet. */
 	MemoryContextReset(e->pos_cxt[1 - e->cur]);
+	set_bound_nulls(e, e->nbound, 'n');
 
 	if (e->strategy == BULK_STRATEGY_CTID)
 	{
@@ -750,6 +781,7 @@ run_pass(BulkEngine *e, bool skip)
 			e->cur = 1 - e->cur;
 			for (i = 0; i < e->nbound; i++)
 				e->values[PARAM_LOWER + i] = e->values[PARAM_LOWER + e->nbound + i];
+			set_bound_nulls(e, 0, ' ');
 			e->has_pos = true;
 		}
 		e->stats.rows += changed;
@@ -782,10 +814,11 @@ rewind_to_skipped(BulkEngine *e)
 
 	e->has_pos = e->retry_has_pos;
 	e->pos_block = e->retry_block;
-	MemoryContextReset(e->pos_cxt[e->cur]);
 	if (e->retry_pos)
 		for (i = 0; i < e->nbound; i++)
 			e->values[PARAM_LOWER + i] = e->retry_pos[i];
+	if (e->key)
+		set_bound_nulls(e, 0, e->has_pos ? ' ' : 'n');
 }
 
 /*
@@ -988,6 +1021,68 @@ choose_targets(BulkEngine *e, Relation parent)
 	return list_make1_oid(RelationGetRelid(parent));
 }
 
+/* The planner's row estimate for a query without parameters. */
+static double
+estimated_rows(const char *sql)
+{
+	SPIPlanPtr	plan = SPI_prepare(sql, 0, NULL);
+	CachedPlan *cplan;
+	double		rows;
+
+	if (plan == NULL)
+		elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
+	cplan = SPI_plan_get_cached_plan(plan);
+	rows = linitial_node(PlannedStmt, cplan->stmt_list)->planTree->plan_rows;
+	ReleaseCachedPlan(cplan, NULL);
+	SPI_freeplan(plan);
+	return rows;
+}
+
+/*
+ * The share of the current target's rows that the planner expects to have
+ * the from status (and to match the filter).  The status is written as a
+ * literal, so that the estimate uses the column's most common values.
+ */
+static double
+estimated_share(BulkEngine *e)
+{
+	StringInfoData sql;
+	double		total;
+	double		matching;
+
+	initStringInfo(&sql);
+	appendStringInfo(&sql, "SELECT FROM %s%s", e->target, e->alias_clause);
+	total = estimated_rows(sql.data);
+	appendStringInfo(&sql, " WHERE %s.%s = %s::%s", e->alias, e->status,
+					 quote_literal_cstr(e->args->from_status),
+					 format_type_be_qualified(e->status_type));
+	if (e->args->filter)
+	{
+		appendStringInfoString(&sql, " AND ");
+		bulk_append_filter(&sql, e->args->filter);
+	}
+	matching = estimated_rows(sql.data);
+	pfree(sql.data);
+	return total > 0 ? matching / total : 1.0;
+}
+
+/*
+ * Whether the planner expects few rows of rel to match (see SPARSE_SHARE).
+ * Without statistics on the status column the planner's guess means
+ * nothing, so a table never analyzed is not called sparse.
+ */
+static bool
+looks_sparse(BulkEngine *e, Relation rel)
+{
+	AttrNumber	attnum = get_attnum(RelationGetRelid(rel), e->args->status_column);
+	bool		inh = rel->rd_rel->relkind == RELKIND_PARTITIONED_TABLE;
+
+	if (!SearchSysCacheExists3(STATRELATTINH, ObjectIdGetDatum(RelationGetRelid(rel)),
+							   Int16GetDatum(attnum), BoolGetDatum(inh)))
+		return false;
+	return estimated_share(e) < SPARSE_SHARE;
+}
+
 /*
  * Make rel the current target: find its key, settle the strategy, size
  * the parameters, forget the previous target's plans and position.
@@ -1034,7 +1129,8 @@ setup_target(BulkEngine *e, Relation rel)
 	e->key = bulk_find_key(rel);
 	e->strategy = e->args->strategy;
 	if (e->strategy == BULK_STRATEGY_AUTO)
-		e->strategy = e->key ? BULK_STRATEGY_RANGE : BULK_STRATEGY_CTID;
+		e->strategy = e->key == NULL ? BULK_STRATEGY_CTID :
+			looks_sparse(e, rel) ? BULK_STRATEGY_LIMIT : BULK_STRATEGY_RANGE;
 	if (e->strategy != BULK_STRATEGY_CTID && e->key == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
@@ -1064,7 +1160,8 @@ setup_target(BulkEngine *e, Relation rel)
 	e->argtypes = palloc(sizeof(Oid) * e->nparams);
 	e->values = palloc0(sizeof(Datum) * e->nparams);
 	e->nulls = palloc(e->nparams);
-	memset(e->nulls, ' ', e->nparams);
+	memset(e->nulls, 'n', e->nparams);
+	e->nulls[PARAM_TO] = e->nulls[PARAM_FROM] = ' ';
 	e->argtypes[PARAM_TO] = e->argtypes[PARAM_FROM] = e->status_type;
 	e->values[PARAM_TO] = e->to_value;
 	e->values[PARAM_FROM] = e->from_value;
