@@ -255,6 +255,38 @@ CALL bulk_status.transition('pr', 'a', 'b', batch_size => 40);
 SELECT (SELECT count(*) FROM pr_statements) AS statement_trigger_fired, batches
   FROM bulk_status.last_run();
 
+-- A filter may qualify columns with the partitioned table's name, with
+-- every strategy: each leaf's statements call the leaf by that name.
+CREATE TABLE pq (id int PRIMARY KEY, status text, note text) PARTITION BY RANGE (id);
+CREATE TABLE pq1 PARTITION OF pq FOR VALUES FROM (0) TO (50);
+CREATE TABLE pq2 PARTITION OF pq FOR VALUES FROM (50) TO (100);
+INSERT INTO pq SELECT g, 'a', CASE WHEN g % 2 = 0 THEN 'even' END FROM generate_series(0, 99) g;
+CALL bulk_status.transition('pq', 'a', 'b', filter => $$pq.note = 'even' AND pq.id >= 0$$, batch_size => 10);
+SELECT kind, rows, batches FROM bulk_status.last_run();
+CALL bulk_status.transition('pq', 'b', 'c', filter => $$pq.note = 'even'$$, batch_size => 10, strategy => 'limit');
+CALL bulk_status.transition('pq', 'c', 'd', filter => $$pq.note = 'even'$$, batch_size => 10, strategy => 'ctid');
+CALL bulk_status.transition('pq', 'd', 'e', filter => $$pq.note = 'even'$$, batch_size => 10, skip_locked => true);
+SET client_min_messages = warning;
+CALL bulk_status.transition('pq', 'e', 'f', filter => $$pq.note = 'even'$$, dry_run => true);
+RESET client_min_messages;
+SELECT tableoid::regclass AS leaf, status, count(*) FROM pq GROUP BY 1, 2 ORDER BY 1, 2;
+SELECT count(*) FROM (SELECT bulk_status.scan(NULL::pq, $$pq.note = 'even'$$, 7) AS f) s;
+
+-- Every leaf is set up before the first batch: a later leaf that the
+-- requested strategy cannot walk (pk2 has no key) stops the run before any
+-- batch of pk1 commits.
+CREATE TABLE pk (id int NOT NULL, status text) PARTITION BY RANGE (id);
+CREATE TABLE pk1 PARTITION OF pk FOR VALUES FROM (0) TO (50);
+CREATE TABLE pk2 PARTITION OF pk FOR VALUES FROM (50) TO (100);
+CREATE UNIQUE INDEX pk1_id ON pk1 (id);
+INSERT INTO pk SELECT g, 'a' FROM generate_series(0, 99) g;
+CALL bulk_status.transition('pk', 'a', 'b', batch_size => 10, strategy => 'range');
+\echo :LAST_ERROR_SQLSTATE
+SELECT tableoid::regclass AS leaf, status, count(*) FROM pk GROUP BY 1, 2 ORDER BY 1, 2;
+-- auto walks pk1 by its key and pk2 by blocks
+CALL bulk_status.transition('pk', 'a', 'b', batch_size => 10);
+SELECT tableoid::regclass AS leaf, status, count(*) FROM pk GROUP BY 1, 2 ORDER BY 1, 2;
+
 RESET search_path;
 SET client_min_messages = warning;
 DROP SCHEMA partition_test CASCADE;
