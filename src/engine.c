@@ -926,6 +926,36 @@ has_update_rules(Relation rel)
 	return false;
 }
 
+/*
+ * Whether rel's live columns have the same names and types, in the same
+ * order, as parent's.  Otherwise a whole-row reference in a filter would
+ * mean another row on the leaf than on the partitioned table.
+ */
+static bool
+same_columns(Relation parent, Relation rel)
+{
+	TupleDesc	a = RelationGetDescr(parent);
+	TupleDesc	b = RelationGetDescr(rel);
+	int			i = 0;
+	int			j = 0;
+
+	for (;;)
+	{
+		while (i < a->natts && TupleDescAttr(a, i)->attisdropped)
+			i++;
+		while (j < b->natts && TupleDescAttr(b, j)->attisdropped)
+			j++;
+		if (i >= a->natts || j >= b->natts)
+			return i >= a->natts && j >= b->natts;
+		if (TupleDescAttr(a, i)->atttypid != TupleDescAttr(b, j)->atttypid ||
+			strcmp(NameStr(TupleDescAttr(a, i)->attname),
+				   NameStr(TupleDescAttr(b, j)->attname)) != 0)
+			return false;
+		i++;
+		j++;
+	}
+}
+
 /* Whether UPDATE statements on rel fire statement-level triggers. */
 static bool
 has_statement_update_triggers(Relation rel)
@@ -961,8 +991,10 @@ status_in_partition_key(Relation rel, const char *status_column)
  * the leaves directly is indistinguishable from an UPDATE of the
  * partitioned table: no row-level security anywhere in the tree, the
  * status not in any partition key (no row would move), no statement-level
- * or transition-table UPDATE triggers, only plain tables as leaves, and
- * the caller's privileges on every leaf.  Otherwise the partitioned table
+ * or transition-table UPDATE triggers, only plain tables as leaves, with
+ * their columns in the partitioned table's order (so that a whole-row
+ * reference in a filter means the same), and the caller's privileges on
+ * every leaf.  Otherwise the partitioned table
  * itself is the one target, walked by its own key or its leaves' blocks.
  */
 static List *
@@ -992,6 +1024,8 @@ choose_targets(BulkEngine *e, Relation parent)
 		}
 		else if (rel->rd_rel->relkind != RELKIND_RELATION)
 			why = "a partition is not a plain table";
+		else if (!same_columns(parent, rel))
+			why = "a partition's columns are not in the same order";
 		else
 		{
 			AttrNumber	attnum = get_attnum(RelationGetRelid(rel),
@@ -1352,13 +1386,14 @@ bulk_transition_run(BulkTransitionArgs *args, bool atomic)
 				result += dry_run_target(e, lc == list_head(targets), &batches,
 										 &stmt, &plan);
 		ereport(NOTICE,
-				(errmsg("dry run: " INT64_FORMAT " rows of %s would change from %s to %s",
+				(errmsg("dry run: " INT64_FORMAT " rows of %s would change from %s to %s, strategy %s",
 						result, e->parent_name,
 						quote_literal_cstr(args->from_status),
-						quote_literal_cstr(args->to_status)),
-				 errdetail("Strategy %s, about " INT64_FORMAT " %s of at most %d rows, %d %s.",
-						   strategy_name(targets ? e->strategy : args->strategy),
+						quote_literal_cstr(args->to_status),
+						strategy_name(targets ? e->strategy : args->strategy)),
+				 errdetail("About " INT64_FORMAT " %s of %s %d rows, %d %s.",
 						   batches, batches == 1 ? "batch" : "batches",
+						   e->strategy == BULK_STRATEGY_CTID ? "blocks, each about" : "at most",
 						   args->batch_size, list_length(targets),
 						   list_length(targets) == 1 ? "relation" : "relations one after the other")));
 		if (stmt)

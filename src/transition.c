@@ -93,7 +93,7 @@ bulk_status_transition(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_ACTIVE_SQL_TRANSACTION),
 				 errmsg("bulk_status.transition cannot run inside a transaction block"),
 				 errdetail("It commits after every batch."),
-				 errhint("Run CALL bulk_status.transition(...) as a statement of its own, outside BEGIN ... COMMIT and not from a function; use dry_run => true to preview it inside a transaction.")));
+				 errhint("Run CALL bulk_status.transition(...) as a statement of its own, outside BEGIN ... COMMIT and not from a function, or as a background job scheduled with pg_cron; dry_run => true previews it inside a transaction.")));
 
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");

@@ -289,6 +289,57 @@ CALL bulk_status.transition('inh', 'c', 'd', batch_size => 3, strategy => 'ctid'
 CALL bulk_status.transition('inh', 'd', 'e', batch_size => 3, skip_locked => true);
 SELECT tableoid::regclass AS rel, status, count(*) FROM inh GROUP BY 1, 2 ORDER BY 1, 2;
 
+--
+-- 8. a partition whose columns are in another order: a whole-row reference
+-- in the filter must mean the partitioned table's row, so the table is
+-- walked as a whole (an UPDATE of it changes both rows)
+--
+CREATE TABLE wr (id int PRIMARY KEY, a text, b text, status text) PARTITION BY RANGE (id);
+CREATE TABLE wr1 PARTITION OF wr FOR VALUES FROM (0) TO (100);
+CREATE TABLE wr2 (id int NOT NULL, b text, a text, status text);
+ALTER TABLE wr ATTACH PARTITION wr2 FOR VALUES FROM (100) TO (200);
+INSERT INTO wr VALUES (1, 'A', 'B', 'new'), (101, 'A', 'B', 'new');
+CALL bulk_status.transition('wr', 'new', 'done', filter => $$wr::text LIKE '%,A,B,%'$$);
+SELECT id, status FROM wr ORDER BY id;
+
+--
+-- 9. a dry run whose count gets a parallel plan: parallel workers receive
+-- every parameter, so the bounds not in use must be NULL, not unset
+--
+CREATE TABLE par (path text PRIMARY KEY, status text NOT NULL);
+INSERT INTO par SELECT 'p' || g, 'a' FROM generate_series(1, 2000) g;
+ANALYZE par;
+SET parallel_setup_cost = 0;
+SET parallel_tuple_cost = 0;
+SET min_parallel_table_scan_size = 0;
+SET max_parallel_workers_per_gather = 2;
+SET client_min_messages = warning;
+CALL bulk_status.transition('par', 'a', 'b', dry_run => true);
+CALL bulk_status.transition('par', 'a', 'b', dry_run => true, strategy => 'limit');
+CALL bulk_status.transition('par', 'a', 'b', dry_run => true, strategy => 'ctid');
+RESET client_min_messages;
+RESET parallel_setup_cost;
+RESET parallel_tuple_cost;
+RESET min_parallel_table_scan_size;
+RESET max_parallel_workers_per_gather;
+
+--
+-- 10. strategy auto: limit when the statistics say few rows match, range
+-- when many do, and range when there are no statistics to go by
+--
+CREATE TABLE au (id int PRIMARY KEY, status text NOT NULL);
+INSERT INTO au SELECT g, CASE WHEN g % 50 = 0 THEN 'rare' ELSE 'common' END
+  FROM generate_series(1, 5000) g;
+CREATE TABLE au_fresh (LIKE au INCLUDING ALL);
+INSERT INTO au_fresh SELECT * FROM au;
+ANALYZE au;
+-- (terse: the strategy is in the message; counts and plans are in DETAILs)
+\set VERBOSITY terse
+CALL bulk_status.transition('au', 'rare', 'x', dry_run => true);
+CALL bulk_status.transition('au', 'common', 'x', dry_run => true);
+CALL bulk_status.transition('au_fresh', 'rare', 'x', dry_run => true);
+\set VERBOSITY default
+
 -- clean up
 RESET search_path;
 SET client_min_messages = warning;
