@@ -88,6 +88,9 @@
  */
 #define SPARSE_SHARE	0.10
 
+/* Statistics are not trusted once this share of rows changed since. */
+#define STALE_SHARE		0.10
+
 /* The name of the CTE holding the rows a batch locked. */
 #define BATCH_CTE		"bulk_status_batch"
 
@@ -1102,17 +1105,26 @@ estimated_share(BulkEngine *e)
 
 /*
  * Whether the planner expects few rows of rel to match (see SPARSE_SHARE).
- * Without statistics on the status column the planner's guess means
- * nothing, so a table never analyzed is not called sparse.
+ * Its guess means nothing without statistics on the status column, or when
+ * many rows changed since they were gathered: in a sync cycle, the prepare
+ * phase turns most rows into the status the next phase starts from, and
+ * the statistics still say that status is rare.  Then rel is not called
+ * sparse.
  */
 static bool
 looks_sparse(BulkEngine *e, Relation rel)
 {
-	AttrNumber	attnum = get_attnum(RelationGetRelid(rel), e->args->status_column);
+	Oid			relid = RelationGetRelid(rel);
+	AttrNumber	attnum = get_attnum(relid, e->args->status_column);
 	bool		inh = rel->rd_rel->relkind == RELKIND_PARTITIONED_TABLE;
+	PgStat_StatTabEntry *tab;
 
-	if (!SearchSysCacheExists3(STATRELATTINH, ObjectIdGetDatum(RelationGetRelid(rel)),
+	if (!SearchSysCacheExists3(STATRELATTINH, ObjectIdGetDatum(relid),
 							   Int16GetDatum(attnum), BoolGetDatum(inh)))
+		return false;
+	tab = pgstat_fetch_stat_tabentry(relid);
+	if (tab != NULL &&
+		tab->changes_since_analyze > STALE_SHARE * Max(rel->rd_rel->reltuples, 1))
 		return false;
 	return estimated_share(e) < SPARSE_SHARE;
 }
