@@ -10,7 +10,8 @@ OBJS = \
 	src/engine.o \
 	src/scan.o \
 	src/cursor.o \
-	src/transition.o
+	src/transition.o \
+	src/throttle.o
 
 DATA = $(wildcard sql/$(EXTENSION)--*.sql)
 

@@ -93,6 +93,11 @@ CREATE PROCEDURE bulk_status.transition(rel regclass,
                                         max_retries integer DEFAULT 5,
                                         skip_locked boolean DEFAULT false,
                                         dry_run boolean DEFAULT false,
+                                        max_rows_per_sec integer DEFAULT 0,
+                                        target_batch_ms integer DEFAULT 0,
+                                        min_batch_size integer DEFAULT 100,
+                                        max_batch_size integer DEFAULT 100000,
+                                        max_replication_lag interval DEFAULT NULL,
                                         INOUT rows_changed bigint DEFAULT NULL)
 AS 'MODULE_PATHNAME', 'bulk_status_transition'
 LANGUAGE C;

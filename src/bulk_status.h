@@ -8,6 +8,7 @@
  *	  keyset.c		relation checks, key discovery, SQL fragments, filters
  *	  engine.c		the batch loop of a status transition (one engine,
  *					shared by CALL and, later, background jobs)
+ *	  throttle.c	pauses, rows/s cap, adaptive batch size, replay lag cap
  *	  transition.c	CALL bulk_status.transition: argument checks, driver
  *	  scan.c		bulk_status.scan: value-per-call keyset scan
  *	  cursor.c		durable named cursors
@@ -132,9 +133,30 @@ typedef struct BulkTransitionArgs
 	int			max_retries;
 	bool		skip_locked;
 	bool		dry_run;
+	int			max_rows_per_sec;	/* 0: no cap */
+	int			target_batch_ms;	/* 0: fixed batch size */
+	int			min_batch_size;
+	int			max_batch_size;
+	int64		max_replication_lag_ms; /* 0: no cap */
 } BulkTransitionArgs;
 
 extern BulkStrategy bulk_parse_strategy(const char *name);
+
+/* throttle.c */
+typedef struct BulkThrottle
+{
+	const BulkTransitionArgs *args;
+	instr_time	start;			/* when the run started */
+	double		next_ok_ms;		/* rows/s cap: when the rows so far may be done */
+	double		last_end_ms;	/* when the last pause ended */
+	int			since_resize;	/* batches since the batch size changed */
+} BulkThrottle;
+
+extern void bulk_throttle_init(BulkThrottle *t, const BulkTransitionArgs *args);
+extern double bulk_throttle_pause(BulkThrottle *t, int64 changed, bool report);
+extern int	bulk_throttle_batch_size(BulkThrottle *t, int size, double batch_ms);
+extern int64 bulk_max_replay_lag_ms(void);
+extern void bulk_sleep(int ms);
 extern int64 bulk_transition_run(BulkTransitionArgs *args, bool atomic);
 
 #endif							/* BULK_STATUS_H */

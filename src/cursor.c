@@ -173,6 +173,12 @@ lock_cursor(const char *name)
 	d = SPI_getbinval(tup, desc, 6, &isnull);
 	cs->position = isnull ? NULL : DatumGetArrayTypePCopy(d);
 	cs->search_path = TextDatumGetCString(SPI_getbinval(tup, desc, 7, &isnull));
+
+	/* The name may have changed hands between the check and the lock. */
+	if (!has_privs_of_role(GetUserId(), cs->owner))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("must be owner of cursor \"%s\"", name)));
 	return cs;
 }
 
@@ -207,11 +213,16 @@ enter_owner_context(CursorState *cs, OwnerContext *oc)
 							 PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
 }
 
-/* Back to the caller's identity and settings. */
+/*
+ * Back to the caller's identity and settings.  Settings the owner's code
+ * changed meanwhile (even with a plain SET) are thrown away, as PostgreSQL
+ * does after running other users' code in maintenance commands: otherwise
+ * a filter could leave its search_path in a superuser's session.
+ */
 static void
 leave_owner_context(OwnerContext *oc)
 {
-	AtEOXact_GUC(true, oc->nestlevel);
+	AtEOXact_GUC(false, oc->nestlevel);
 	SetUserIdAndSecContext(oc->save_userid, oc->save_sec);
 }
 

@@ -53,6 +53,7 @@
 #include "access/htup_details.h"
 #include "access/relation.h"
 #include "access/xact.h"
+#include "catalog/partition.h"
 #include "catalog/pg_inherits.h"
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
@@ -120,6 +121,7 @@ typedef struct BulkEngine
 	char	   *target_name;	/* unquoted, to notice a rename */
 	char	   *status;			/* quoted status column */
 	Oid			status_type;
+	int32		status_typmod;
 	Datum		from_value;		/* in run_cxt */
 	Datum		to_value;
 	BulkStrategy strategy;
@@ -139,7 +141,11 @@ typedef struct BulkEngine
 	BlockNumber pos_block;
 	BlockNumber nblocks;		/* ctid: blocks to walk */
 	BlockNumber blocks_per_batch;
+	double		rows_per_block;	/* ctid: rows a block holds, across leaves */
 	bool		done;
+
+	int			batch_size;		/* now: adapts with target_batch_ms */
+	BulkThrottle throttle;
 
 	/* skip_locked: where the second pass must start */
 	bool		skipped;
@@ -249,8 +255,8 @@ measure_blocks(BulkEngine *e, Relation rel)
 	 * of about 100 bytes.
 	 */
 	per_page = pages > 0 ? tuples / pages : BLCKSZ / 100.0;
-	e->blocks_per_batch = (BlockNumber)
-		Max(1.0, e->args->batch_size / (Max(per_page, 1.0) * Max(nonempty, 1)));
+	e->rows_per_block = Max(per_page, 1.0) * Max(nonempty, 1);
+	e->blocks_per_batch = (BlockNumber) Max(1.0, e->batch_size / e->rows_per_block);
 }
 
 /* Append the lower and upper bound conditions of a batch on the target. */
@@ -338,7 +344,7 @@ update_sql(BulkEngine *e, bool lower, bool upper, bool skip)
 		appendStringInfoString(&sql, " ORDER BY ");
 		bulk_append_key_list(&sql, e->key, e->alias, false);
 		appendStringInfo(&sql, " LIMIT %d FOR UPDATE%s), bulk_status_update AS (UPDATE %s%s SET %s = $%d FROM " BATCH_CTE " WHERE ",
-						 e->args->batch_size, skip ? " SKIP LOCKED" : "",
+						 e->batch_size, skip ? " SKIP LOCKED" : "",
 						 e->target, e->alias_clause, e->status, PARAM_TO + 1);
 		append_join_to_locked(e, &sql);
 		append_bounds(e, &sql, lower, false);
@@ -387,6 +393,17 @@ update_sql(BulkEngine *e, bool lower, bool upper, bool skip)
 	return sql.data;
 }
 
+/* Free a kept plan and clear its slot, so that it is prepared again. */
+static void
+forget_plan(BulkEngine *e, SPIPlanPtr *slot)
+{
+	if (*slot == NULL)
+		return;
+	e->plans = list_delete_ptr(e->plans, *slot);
+	SPI_freeplan(*slot);
+	*slot = NULL;
+}
+
 /* Prepare (once) and return the plan for a batch statement. */
 static SPIPlanPtr
 get_update_plan(BulkEngine *e, bool lower, bool upper, bool skip)
@@ -422,7 +439,7 @@ get_upper_plan(BulkEngine *e, bool lower)
 		append_bounds(e, &sql, lower, false);
 		appendStringInfoString(&sql, " ORDER BY ");
 		bulk_append_key_list(&sql, e->key, e->alias, false);
-		appendStringInfo(&sql, " OFFSET %d LIMIT 1", e->args->batch_size - 1);
+		appendStringInfo(&sql, " OFFSET %d LIMIT 1", e->batch_size - 1);
 		e->upper_plan[lower] = bulk_prepare(sql.data, e->nparams, e->argtypes);
 		e->plans = lappend(e->plans, e->upper_plan[lower]);
 		pfree(sql.data);
@@ -561,6 +578,55 @@ check_skipped(BulkEngine *e, bool lower, bool upper)
 }
 
 /*
+ * Lock the target for this batch's transaction, as its UPDATE would, and
+ * make sure it is still the relation the run started on: no lock is held
+ * between batches, and the kept plans name it by name.  For a leaf, lock
+ * the named table first, as an UPDATE of it would, and check that the
+ * leaf still belongs to it.  Returns false if the leaf was dropped or
+ * detached meanwhile: its rows are no longer the named table's.
+ */
+static bool
+lock_target(BulkEngine *e)
+{
+	Relation	rel;
+
+	if (e->target_relid != e->args->relid)
+	{
+		Relation	named = try_relation_open(e->args->relid, RowExclusiveLock);
+
+		if (named == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_TABLE),
+					 errmsg("relation %s was dropped during the transition", e->parent_name)));
+		relation_close(named, NoLock);
+	}
+	rel = try_relation_open(e->target_relid, RowExclusiveLock);
+	if (rel == NULL)
+	{
+		if (e->target_relid != e->args->relid)
+			return false;
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("relation %s was dropped during the transition", e->relname)));
+	}
+	if (e->target_relid != e->args->relid &&
+		!list_member_oid(get_partition_ancestors(e->target_relid), e->args->relid))
+	{
+		relation_close(rel, NoLock);
+		return false;
+	}
+	if (RelationGetNamespace(rel) != e->target_nsp ||
+		strcmp(RelationGetRelationName(rel), e->target_name) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("relation %s was renamed or moved during the transition", e->relname),
+				 errdetail("It is now %s.", bulk_quoted_relname(rel)),
+				 errhint("Run the transition again under the new name.")));
+	relation_close(rel, NoLock);
+	return true;
+}
+
+/*
  * Run one batch in the current transaction; return the rows it changed.
  * On return the next position is in pos_cxt[1 - cur] (key strategies) and
  * e->done says whether this was the last batch.
@@ -574,6 +640,13 @@ run_batch(BulkEngine *e, bool skip)
 	/* The next position's context is free again: no upper bound yet. */
 	MemoryContextReset(e->pos_cxt[1 - e->cur]);
 	set_bound_nulls(e, e->nbound, 'n');
+
+	/* Under this batch's lock_timeout, and retried like its rows' locks. */
+	if (!lock_target(e))
+	{
+		e->done = true;
+		return 0;
+	}
 
 	if (e->strategy == BULK_STRATEGY_CTID)
 	{
@@ -626,17 +699,6 @@ run_batch(BulkEngine *e, bool skip)
 	return changed;
 }
 
-/* Sleep ms milliseconds, waking for interrupts and postmaster death. */
-static void
-bulk_sleep(int ms)
-{
-	if (ms <= 0)
-		return;
-	(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-					 ms, PG_WAIT_EXTENSION);
-	ResetLatch(MyLatch);
-	CHECK_FOR_INTERRUPTS();
-}
 
 /*
  * Run one batch under lock_timeout_ms in a subtransaction, retrying with
@@ -721,34 +783,33 @@ report_progress(BulkEngine *e, bool final)
 }
 
 /*
- * Lock the target for this batch's transaction, as its UPDATE would, and
- * make sure it is still the relation the run started on: no lock is held
- * between batches, and the kept plans name it by name.  Returns false if a
- * partition being walked was dropped meanwhile (nothing left to do there).
+ * Use batches of "size" from now on: forget the plans that have the size
+ * written into them (range's upper bound, limit's batch), to be prepared
+ * again when next needed, or resize ctid's block ranges.
  */
-static bool
-lock_target(BulkEngine *e)
+static void
+resize_batches(BulkEngine *e, int size)
 {
-	Relation	rel = try_relation_open(e->target_relid, RowExclusiveLock);
+	int			lower;
+	int			skip;
 
-	if (rel == NULL)
+	if (size == e->batch_size)
+		return;
+	e->batch_size = size;
+	if (e->strategy == BULK_STRATEGY_CTID)
 	{
-		if (e->target_relid != e->args->relid)
-			return false;
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_TABLE),
-				 errmsg("relation %s was dropped during the transition", e->relname)));
+		e->blocks_per_batch = (BlockNumber) Max(1.0, size / e->rows_per_block);
+		return;
 	}
-	if (RelationGetNamespace(rel) != e->target_nsp ||
-		strcmp(RelationGetRelationName(rel), e->target_name) != 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("relation %s was renamed or moved during the transition", e->relname),
-				 errdetail("It is now %s.", bulk_quoted_relname(rel)),
-				 errhint("Run the transition again under the new name.")));
-	relation_close(rel, NoLock);
-	return true;
+	for (lower = 0; lower <= 1; lower++)
+	{
+		forget_plan(e, &e->upper_plan[lower]);
+		for (skip = 0; skip <= 1; skip++)
+			if (e->strategy == BULK_STRATEGY_LIMIT)
+				forget_plan(e, &e->update_plan[lower][0][skip]);
+	}
 }
+
 
 /* Walk from the current position to the end, committing every batch. */
 static void
@@ -762,11 +823,11 @@ run_pass(BulkEngine *e, bool skip)
 	while (!e->done)
 	{
 		int64		changed;
+		instr_time	batch_start;
 
 		CHECK_FOR_INTERRUPTS();
+		INSTR_TIME_SET_CURRENT(batch_start);
 		MemoryContextSwitchTo(e->batch_cxt);
-		if (!lock_target(e))
-			break;
 		if (e->args->lock_timeout_ms > 0)
 			(void) set_config_option("lock_timeout", timeout, PGC_USERSET,
 									 PGC_S_SESSION, GUC_ACTION_LOCAL,
@@ -805,7 +866,16 @@ run_pass(BulkEngine *e, bool skip)
 
 		report_progress(e, false);
 		if (!e->done)
-			bulk_sleep(e->args->sleep_ms);
+		{
+			instr_time	now;
+
+			INSTR_TIME_SET_CURRENT(now);
+			INSTR_TIME_SUBTRACT(now, batch_start);
+			resize_batches(e, bulk_throttle_batch_size(&e->throttle, e->batch_size,
+													   INSTR_TIME_GET_MILLISEC(now)));
+			(void) bulk_throttle_pause(&e->throttle, changed,
+									   bulk_status_progress_interval > 0);
+		}
 	}
 }
 
@@ -1092,7 +1162,9 @@ estimated_share(BulkEngine *e)
 	total = estimated_rows(sql.data);
 	appendStringInfo(&sql, " WHERE %s.%s = %s::%s", e->alias, e->status,
 					 quote_literal_cstr(e->args->from_status),
-					 format_type_be_qualified(e->status_type));
+					 format_type_extended(e->status_type, e->status_typmod,
+										  FORMAT_TYPE_TYPEMOD_GIVEN |
+										  FORMAT_TYPE_FORCE_QUALIFY));
 	if (e->args->filter)
 	{
 		appendStringInfoString(&sql, " AND ");
@@ -1330,6 +1402,11 @@ bulk_transition_run(BulkTransitionArgs *args, bool atomic)
 	MemoryContextRegisterResetCallback(e->run_cxt, cb);
 	e->args = args;
 	e->atomic = atomic;
+	e->batch_size = args->batch_size;
+	if (args->target_batch_ms > 0)
+		e->batch_size = Min(Max(e->batch_size, args->min_batch_size),
+							args->max_batch_size);
+	bulk_throttle_init(&e->throttle, args);
 	bulk_stats_start(&e->stats, "transition");
 	INSTR_TIME_SET_CURRENT(e->start);
 	e->last_progress = e->start;
@@ -1353,6 +1430,7 @@ bulk_transition_run(BulkTransitionArgs *args, bool atomic)
 	status_att = TupleDescAttr(RelationGetDescr(rel), status_attnum - 1);
 	e->status = pstrdup(quote_identifier(args->status_column));
 	e->status_type = status_att->atttypid;
+	e->status_typmod = status_att->atttypmod;
 
 	/* Status literals become values of the column's type, or fail now. */
 	getTypeInputInfo(status_att->atttypid, &typinput, &typioparam);
@@ -1393,19 +1471,29 @@ bulk_transition_run(BulkTransitionArgs *args, bool atomic)
 		char	   *stmt = NULL;
 		char	   *plan = NULL;
 
+		BulkStrategy first = args->strategy;
+		bool		mixed = false;
+
 		foreach(lc, targets)
 			if (open_target(e, lfirst_oid(lc)))
-				result += dry_run_target(e, lc == list_head(targets), &batches,
+			{
+				if (stmt == NULL)
+					first = e->strategy;
+				else if (e->strategy != first)
+					mixed = true;
+				result += dry_run_target(e, stmt == NULL, &batches,
 										 &stmt, &plan);
+			}
 		ereport(NOTICE,
-				(errmsg("dry run: " INT64_FORMAT " rows of %s would change from %s to %s, strategy %s",
+				(errmsg("dry run: " INT64_FORMAT " rows of %s would change from %s to %s, strategy %s%s",
 						result, e->parent_name,
 						quote_literal_cstr(args->from_status),
 						quote_literal_cstr(args->to_status),
-						strategy_name(targets ? e->strategy : args->strategy)),
+						strategy_name(first),
+						mixed ? " (others on some partitions)" : ""),
 				 errdetail("About " INT64_FORMAT " %s of %s %d rows, %d %s.",
 						   batches, batches == 1 ? "batch" : "batches",
-						   e->strategy == BULK_STRATEGY_CTID ? "blocks, each about" : "at most",
+						   first == BULK_STRATEGY_CTID ? "blocks, each about" : "at most",
 						   args->batch_size, list_length(targets),
 						   list_length(targets) == 1 ? "relation" : "relations one after the other")));
 		if (stmt)

@@ -19,7 +19,9 @@
 #include "fmgr.h"
 #include "funcapi.h"
 #include "nodes/parsenodes.h"
+#include "datatype/timestamp.h"
 #include "utils/builtins.h"
+#include "utils/timestamp.h"
 
 #include "bulk_status.h"
 
@@ -35,6 +37,20 @@ require_non_negative(int value, const char *argname)
 				 errmsg("%s must not be negative", argname)));
 }
 
+/* A positive interval in milliseconds (a month counts 30 days). */
+static int64
+interval_ms(Interval *iv, const char *argname)
+{
+	int64		us = iv->time +
+		((int64) iv->month * DAYS_PER_MONTH + iv->day) * USECS_PER_DAY;
+
+	if (us <= 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s must be positive", argname)));
+	return us / 1000;
+}
+
 /* Read the procedure's arguments into args, checking each. */
 static void
 read_args(FunctionCallInfo fcinfo, BulkTransitionArgs *args)
@@ -42,7 +58,8 @@ read_args(FunctionCallInfo fcinfo, BulkTransitionArgs *args)
 	static const char *const names[] = {
 		"rel", "from_status", "to_status", NULL, "status_column",
 		"batch_size", "strategy", "sleep_ms", "lock_timeout_ms",
-		"max_retries", "skip_locked", "dry_run"
+		"max_retries", "skip_locked", "dry_run", "max_rows_per_sec",
+		"target_batch_ms", "min_batch_size", "max_batch_size", NULL
 	};
 	int			i;
 
@@ -62,6 +79,12 @@ read_args(FunctionCallInfo fcinfo, BulkTransitionArgs *args)
 	args->max_retries = PG_GETARG_INT32(9);
 	args->skip_locked = PG_GETARG_BOOL(10);
 	args->dry_run = PG_GETARG_BOOL(11);
+	args->max_rows_per_sec = PG_GETARG_INT32(12);
+	args->target_batch_ms = PG_GETARG_INT32(13);
+	args->min_batch_size = PG_GETARG_INT32(14);
+	args->max_batch_size = PG_GETARG_INT32(15);
+	args->max_replication_lag_ms = PG_ARGISNULL(16) ? 0 :
+		interval_ms(PG_GETARG_INTERVAL_P(16), "max_replication_lag");
 
 	if (args->batch_size <= 0)
 		ereport(ERROR,
@@ -70,6 +93,16 @@ read_args(FunctionCallInfo fcinfo, BulkTransitionArgs *args)
 	require_non_negative(args->sleep_ms, "sleep_ms");
 	require_non_negative(args->lock_timeout_ms, "lock_timeout_ms");
 	require_non_negative(args->max_retries, "max_retries");
+	require_non_negative(args->max_rows_per_sec, "max_rows_per_sec");
+	require_non_negative(args->target_batch_ms, "target_batch_ms");
+	if (args->min_batch_size <= 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("min_batch_size must be greater than zero")));
+	if (args->max_batch_size < args->min_batch_size)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("max_batch_size must not be less than min_batch_size")));
 }
 
 /* CALL bulk_status.transition(...) */

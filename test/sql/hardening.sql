@@ -345,6 +345,41 @@ SELECT pg_stat_force_next_flush();
 CALL bulk_status.transition('au', 'rare', 'x', dry_run => true);
 \set VERBOSITY default
 
+--
+-- 11. a cursor's filter cannot leave settings behind in the fetching
+-- session: whatever it SETs while running as the owner is undone
+--
+SET ROLE regress_bs_hard_alice;
+CREATE FUNCTION hard_alice.plant() RETURNS boolean LANGUAGE plpgsql AS $$
+BEGIN
+  PERFORM pg_catalog.set_config('search_path', 'hard_alice, pg_catalog', false);
+  PERFORM pg_catalog.set_config('bulk_status_test.planted', 'yes', false);
+  RETURN true;
+END $$;
+CREATE TABLE hard_alice.plain (id int PRIMARY KEY);
+INSERT INTO hard_alice.plain VALUES (1), (2);
+SELECT bulk_status.cursor_open('hard_plant', 'hard_alice.plain', 'hard_alice.plant()');
+RESET ROLE;
+SET search_path = hardening, public;
+SELECT count(*) FROM bulk_status.cursor_fetch('hard_plant', NULL::hard_alice.plain);
+SHOW search_path;
+SELECT current_setting('bulk_status_test.planted', true) IS DISTINCT FROM 'yes' AS nothing_planted;
+SELECT bulk_status.cursor_close('hard_plant');
+
+--
+-- 12. the planner's estimate for auto uses the status column's full type:
+-- char(6) and bit(3) values are not cut to one character
+--
+CREATE TABLE ch (id int PRIMARY KEY, status char(6) NOT NULL, flags bit(3) NOT NULL);
+INSERT INTO ch SELECT g, CASE WHEN g % 50 = 0 THEN 'NEW' ELSE 'SYNCED' END,
+                      CASE WHEN g % 50 = 0 THEN B'100' ELSE B'011' END
+  FROM generate_series(1, 5000) g;
+ANALYZE ch;
+\set VERBOSITY terse
+CALL bulk_status.transition('ch', 'SYNCED', 'DONE', dry_run => true);
+CALL bulk_status.transition('ch', '011', '111', status_column => 'flags', dry_run => true);
+\set VERBOSITY default
+
 -- clean up
 RESET search_path;
 SET client_min_messages = warning;
