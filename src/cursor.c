@@ -26,8 +26,9 @@
  * under the search_path it was opened with: the filter is the owner's SQL,
  * so a superuser fetching from another role's cursor must not run it with
  * superuser rights.  Key values are written and read back with fixed
- * output settings (DateStyle, IntervalStyle, extra_float_digits), so a
- * position means the same key whatever the session's settings.
+ * output settings (DateStyle, IntervalStyle, extra_float_digits,
+ * lc_monetary), so a position means the same key whatever the session's
+ * settings.
  *
  *-------------------------------------------------------------------------
  */
@@ -210,6 +211,8 @@ enter_owner_context(CursorState *cs, OwnerContext *oc)
 	(void) set_config_option("IntervalStyle", "postgres", PGC_USERSET,
 							 PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
 	(void) set_config_option("extra_float_digits", "3", PGC_USERSET,
+							 PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+	(void) set_config_option("lc_monetary", "C", PGC_USERSET,
 							 PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
 }
 

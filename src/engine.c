@@ -327,7 +327,10 @@ append_join_to_locked(BulkEngine *e, StringInfo sql)
  * newest version) and nobody can change them before we commit.  Leaving
  * that test out also leaves the planner no reason to drive the UPDATE from
  * a status index; it reads the batch's key range (bounded by the last key
- * locked), whatever the statistics say.
+ * locked), whatever the statistics say.  One case escapes the join: a row
+ * whose key a concurrent transaction changed while the batch waited to
+ * lock it is locked under its new key but found under its old one, so it
+ * is left as it is (like any row whose key moves behind the position).
  */
 static char *
 update_sql(BulkEngine *e, bool lower, bool upper, bool skip)
