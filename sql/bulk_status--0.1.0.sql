@@ -98,6 +98,7 @@ CREATE PROCEDURE bulk_status.transition(rel regclass,
                                         min_batch_size integer DEFAULT 100,
                                         max_batch_size integer DEFAULT 100000,
                                         max_replication_lag interval DEFAULT NULL,
+                                        source regclass DEFAULT NULL,
                                         INOUT rows_changed bigint DEFAULT NULL)
 AS 'MODULE_PATHNAME', 'bulk_status_transition'
 LANGUAGE C;

@@ -116,7 +116,9 @@ typedef enum BulkStrategy
 	BULK_STRATEGY_AUTO,
 	BULK_STRATEGY_RANGE,		/* key ranges of batch_size keys */
 	BULK_STRATEGY_LIMIT,		/* next batch_size matching rows by key */
-	BULK_STRATEGY_CTID			/* block ranges, for tables without a key */
+	BULK_STRATEGY_CTID,			/* block ranges, for tables without a key */
+	BULK_STRATEGY_SOURCE		/* block ranges of a source relation whose
+								 * keys say which rows change */
 } BulkStrategy;
 
 typedef struct BulkTransitionArgs
@@ -138,6 +140,7 @@ typedef struct BulkTransitionArgs
 	int			min_batch_size;
 	int			max_batch_size;
 	int64		max_replication_lag_ms; /* 0: no cap */
+	Oid			source;			/* InvalidOid: every matching row */
 } BulkTransitionArgs;
 
 extern BulkStrategy bulk_parse_strategy(const char *name);

@@ -62,6 +62,7 @@
 #include "storage/bufmgr.h"
 #include "storage/itemptr.h"
 #include "storage/latch.h"
+#include "parser/parse_coerce.h"
 #include "utils/acl.h"
 #include "catalog/objectaddress.h"
 #include "utils/builtins.h"
@@ -92,6 +93,13 @@
 /* Statistics are not trusted once this share of rows changed since. */
 #define STALE_SHARE		0.10
 
+/* Whether batches are block ranges (of the table, or of the source). */
+#define WALKS_BLOCKS(e) \
+	((e)->strategy == BULK_STRATEGY_CTID || (e)->strategy == BULK_STRATEGY_SOURCE)
+
+/* The alias of the slice of the source relation a batch reads. */
+#define SOURCE_ALIAS	"bulk_status_source"
+
 /* The name of the CTE holding the rows a batch locked. */
 #define BATCH_CTE		"bulk_status_batch"
 
@@ -119,6 +127,7 @@ typedef struct BulkEngine
 	Oid			target_relid;
 	Oid			target_nsp;
 	char	   *target_name;	/* unquoted, to notice a rename */
+	char	   *source;			/* source relation as the statements name it */
 	char	   *status;			/* quoted status column */
 	Oid			status_type;
 	int32		status_typmod;
@@ -194,6 +203,8 @@ strategy_name(BulkStrategy s)
 			return "limit";
 		case BULK_STRATEGY_CTID:
 			return "ctid";
+		case BULK_STRATEGY_SOURCE:
+			return "source";
 		default:
 			return "auto";
 	}
@@ -263,6 +274,8 @@ measure_blocks(BulkEngine *e, Relation rel)
 static void
 append_bounds(BulkEngine *e, StringInfo sql, bool lower, bool upper)
 {
+	if (e->strategy == BULK_STRATEGY_SOURCE)
+		return;					/* the bounds are on the source's slice */
 	if (e->strategy == BULK_STRATEGY_CTID)
 	{
 		appendStringInfo(sql, " AND %s.ctid >= $%d AND %s.ctid < $%d",
@@ -313,6 +326,31 @@ append_join_to_locked(BulkEngine *e, StringInfo sql)
 	}
 	for (i = 0; i < e->key->nkeys; i++)
 		appendStringInfo(sql, "%s%s.%s = " BATCH_CTE ".%s", i > 0 ? " AND " : "",
+						 e->alias, e->key->names[i], e->key->names[i]);
+}
+
+/*
+ * Append "(the batch's slice of the source) AS bulk_status_source", after a
+ * comma if asked: the source's key columns in blocks [$3, $4), read with a
+ * TID range scan.
+ */
+static void
+append_source_slice(BulkEngine *e, StringInfo sql, bool comma)
+{
+	appendStringInfo(sql, "%s(SELECT ", comma ? ", " : "");
+	bulk_append_key_list(sql, e->key, NULL, false);
+	appendStringInfo(sql, " FROM %s WHERE ctid >= $%d AND ctid < $%d) AS " SOURCE_ALIAS,
+					 e->source, PARAM_LOWER + 1, PARAM_LOWER + 2);
+}
+
+/* Append " AND" the match of the target's key with the source slice's. */
+static void
+append_source_match(BulkEngine *e, StringInfo sql)
+{
+	int			i;
+
+	for (i = 0; i < e->key->nkeys; i++)
+		appendStringInfo(sql, " AND %s.%s = " SOURCE_ALIAS ".%s",
 						 e->alias, e->key->names[i], e->key->names[i]);
 }
 
@@ -371,6 +409,26 @@ update_sql(BulkEngine *e, bool lower, bool upper, bool skip)
 		appendStringInfoString(&sql, " FROM " BATCH_CTE " ORDER BY ");
 		bulk_append_key_list(&sql, e->key, NULL, true);
 		appendStringInfoString(&sql, " LIMIT 1");
+	}
+	else if (e->strategy == BULK_STRATEGY_SOURCE && !skip)
+	{
+		appendStringInfo(&sql, "UPDATE %s%s SET %s = $%d FROM ",
+						 e->target, e->alias_clause, e->status, PARAM_TO + 1);
+		append_source_slice(e, &sql, false);
+		append_batch_rows(e, &sql, lower, upper);
+		append_source_match(e, &sql);
+	}
+	else if (e->strategy == BULK_STRATEGY_SOURCE)
+	{
+		appendStringInfoString(&sql, "WITH " BATCH_CTE " AS (SELECT ");
+		bulk_append_key_list(&sql, e->key, e->alias, false);
+		appendStringInfo(&sql, " FROM %s%s", e->target, e->alias_clause);
+		append_source_slice(e, &sql, true);
+		append_batch_rows(e, &sql, lower, upper);
+		append_source_match(e, &sql);
+		appendStringInfo(&sql, " FOR UPDATE OF %s SKIP LOCKED) UPDATE %s%s SET %s = $%d FROM " BATCH_CTE " WHERE ",
+						 e->alias, e->target, e->alias_clause, e->status, PARAM_TO + 1);
+		append_join_to_locked(e, &sql);
 	}
 	else if (!skip)
 	{
@@ -462,7 +520,11 @@ get_exists_plan(BulkEngine *e, bool lower, bool upper)
 
 		initStringInfo(&sql);
 		appendStringInfo(&sql, "SELECT EXISTS (SELECT FROM %s%s", e->target, e->alias_clause);
+		if (e->strategy == BULK_STRATEGY_SOURCE)
+			append_source_slice(e, &sql, true);
 		append_batch_rows(e, &sql, lower, upper);
+		if (e->strategy == BULK_STRATEGY_SOURCE)
+			append_source_match(e, &sql);
 		appendStringInfoChar(&sql, ')');
 		e->exists_plan[lower][upper] = bulk_prepare(sql.data, e->nparams, e->argtypes);
 		e->plans = lappend(e->plans, e->exists_plan[lower][upper]);
@@ -498,7 +560,7 @@ execute(BulkEngine *e, SPIPlanPtr plan, int expected)
 static void
 set_bound_nulls(BulkEngine *e, int first, char flag)
 {
-	if (e->key)
+	if (!WALKS_BLOCKS(e))
 		memset(e->nulls + PARAM_LOWER + first, flag, e->nbound);
 }
 
@@ -651,7 +713,7 @@ run_batch(BulkEngine *e, bool skip)
 		return 0;
 	}
 
-	if (e->strategy == BULK_STRATEGY_CTID)
+	if (WALKS_BLOCKS(e))
 	{
 		BlockNumber upper = e->pos_block + Min(e->blocks_per_batch,
 											   e->nblocks - e->pos_block);
@@ -799,7 +861,7 @@ resize_batches(BulkEngine *e, int size)
 	if (size == e->batch_size)
 		return;
 	e->batch_size = size;
-	if (e->strategy == BULK_STRATEGY_CTID)
+	if (WALKS_BLOCKS(e))
 	{
 		e->blocks_per_batch = (BlockNumber) Max(1.0, size / e->rows_per_block);
 		return;
@@ -820,7 +882,7 @@ run_pass(BulkEngine *e, bool skip)
 {
 	char		timeout[32];
 
-	e->done = e->strategy == BULK_STRATEGY_CTID && e->pos_block >= e->nblocks;
+	e->done = WALKS_BLOCKS(e) && e->pos_block >= e->nblocks;
 	snprintf(timeout, sizeof(timeout), "%d", e->args->lock_timeout_ms);
 
 	while (!e->done)
@@ -839,7 +901,7 @@ run_pass(BulkEngine *e, bool skip)
 		changed = run_batch_with_retries(e, skip);
 
 		/* The batch is done: its end becomes the position. */
-		if (e->strategy == BULK_STRATEGY_CTID)
+		if (WALKS_BLOCKS(e))
 			e->pos_block = Min(e->pos_block + e->blocks_per_batch, e->nblocks);
 		else if (!e->done)
 		{
@@ -893,8 +955,7 @@ rewind_to_skipped(BulkEngine *e)
 	if (e->retry_pos)
 		for (i = 0; i < e->nbound; i++)
 			e->values[PARAM_LOWER + i] = e->retry_pos[i];
-	if (e->key)
-		set_bound_nulls(e, 0, e->has_pos ? ' ' : 'n');
+	set_bound_nulls(e, 0, e->has_pos ? ' ' : 'n');
 }
 
 /*
@@ -915,21 +976,38 @@ dry_run_target(BulkEngine *e, bool show_plan, int64 *batches,
 	uint64		i;
 
 	initStringInfo(&sql);
-	appendStringInfo(&sql, "SELECT pg_catalog.count(*), pg_catalog.count(*) FILTER (WHERE %s.%s = $%d",
-					 e->alias, e->status, PARAM_FROM + 1);
-	if (e->args->filter)
+	if (e->strategy == BULK_STRATEGY_SOURCE)
 	{
-		appendStringInfoString(&sql, " AND ");
-		bulk_append_filter(&sql, e->args->filter);
+		/* in WHERE, not in an aggregate's FILTER, the EXISTS is a semi-join */
+		appendStringInfo(&sql, "SELECT 0::bigint, pg_catalog.count(*) FROM %s%s WHERE %s.%s = $%d AND EXISTS (SELECT FROM %s AS " SOURCE_ALIAS " WHERE true",
+						 e->target, e->alias_clause, e->alias, e->status,
+						 PARAM_FROM + 1, e->source);
+		append_source_match(e, &sql);
+		appendStringInfoChar(&sql, ')');
+		if (e->args->filter)
+		{
+			appendStringInfoString(&sql, " AND ");
+			bulk_append_filter(&sql, e->args->filter);
+		}
 	}
-	appendStringInfo(&sql, ") FROM %s%s", e->target, e->alias_clause);
+	else
+	{
+		appendStringInfo(&sql, "SELECT pg_catalog.count(*), pg_catalog.count(*) FILTER (WHERE %s.%s = $%d",
+						 e->alias, e->status, PARAM_FROM + 1);
+		if (e->args->filter)
+		{
+			appendStringInfoString(&sql, " AND ");
+			bulk_append_filter(&sql, e->args->filter);
+		}
+		appendStringInfo(&sql, ") FROM %s%s", e->target, e->alias_clause);
+	}
 	if (SPI_execute_with_args(sql.data, e->nparams, e->argtypes, e->values,
 							  e->nulls, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "dry run count failed");
 	total = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	matching = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
 
-	if (e->strategy == BULK_STRATEGY_CTID)
+	if (WALKS_BLOCKS(e))
 		*batches += (e->nblocks + e->blocks_per_batch - 1) / e->blocks_per_batch;
 	else if (e->strategy == BULK_STRATEGY_RANGE)
 		*batches += (total + e->args->batch_size - 1) / e->args->batch_size;
@@ -938,7 +1016,7 @@ dry_run_target(BulkEngine *e, bool show_plan, int64 *batches,
 	if (!show_plan)
 		return matching;
 
-	if (e->strategy == BULK_STRATEGY_CTID)
+	if (WALKS_BLOCKS(e))
 	{
 		set_tid_param(e, PARAM_LOWER, 0);
 		set_tid_param(e, PARAM_LOWER + 1, Min(e->blocks_per_batch, e->nblocks));
@@ -949,7 +1027,7 @@ dry_run_target(BulkEngine *e, bool show_plan, int64 *batches,
 		if (upper)
 			take_upper_key(e, 1);
 	}
-	stmt = update_sql(e, e->strategy == BULK_STRATEGY_CTID, upper,
+	stmt = update_sql(e, WALKS_BLOCKS(e), upper,
 					  e->args->skip_locked);
 	resetStringInfo(&sql);
 	appendStringInfo(&sql, "EXPLAIN (COSTS OFF) %s", stmt);
@@ -1249,7 +1327,9 @@ setup_target(BulkEngine *e, Relation rel)
 				 errdetail("A rule rewrites each batch's UPDATE into other statements.")));
 	e->key = bulk_find_key(rel);
 	e->strategy = e->args->strategy;
-	if (e->strategy == BULK_STRATEGY_AUTO)
+	if (OidIsValid(e->args->source))
+		e->strategy = BULK_STRATEGY_SOURCE;
+	else if (e->strategy == BULK_STRATEGY_AUTO)
 		e->strategy = e->key == NULL ? BULK_STRATEGY_CTID :
 			looks_sparse(e, rel) ? BULK_STRATEGY_LIMIT : BULK_STRATEGY_RANGE;
 	if (e->strategy != BULK_STRATEGY_CTID && e->key == NULL)
@@ -1266,6 +1346,18 @@ setup_target(BulkEngine *e, Relation rel)
 		e->key = NULL;
 		e->nbound = 1;
 		measure_blocks(e, rel);
+	}
+	else if (e->strategy == BULK_STRATEGY_SOURCE)
+	{
+		/* the batches are block ranges of the source, matched by key */
+		Relation	source = relation_open(e->args->source, AccessShareLock);
+
+		e->source = source->rd_rel->relkind == RELKIND_RELATION ?
+			psprintf("ONLY %s", bulk_quoted_relname(source)) :
+			bulk_quoted_relname(source);
+		e->nbound = 1;
+		measure_blocks(e, source);
+		relation_close(source, NoLock);
 	}
 	else
 	{
@@ -1288,7 +1380,7 @@ setup_target(BulkEngine *e, Relation rel)
 	e->values[PARAM_FROM] = e->from_value;
 	for (i = 0; i < 2 * e->nbound; i++)
 		e->argtypes[PARAM_LOWER + i] =
-			e->key ? e->key->types[i % e->nbound] : TIDOID;
+			WALKS_BLOCKS(e) ? TIDOID : e->key->types[i % e->nbound];
 
 	e->has_pos = false;
 	e->pos_block = 0;
@@ -1313,7 +1405,7 @@ prepare_target(BulkEngine *e)
 			(void) get_upper_plan(e, lower);
 		for (upper = 0; upper <= 1; upper++)
 		{
-			if (e->strategy == BULK_STRATEGY_CTID && !(lower && upper))
+			if (WALKS_BLOCKS(e) && !(lower && upper))
 				continue;
 			if (e->strategy == BULK_STRATEGY_LIMIT && upper)
 				continue;
@@ -1334,13 +1426,75 @@ prepare_target(BulkEngine *e)
 static bool
 open_target(BulkEngine *e, Oid relid)
 {
-	Relation	rel = try_relation_open(relid, AccessShareLock);
+	Relation	rel;
 
+	/* A leaf may be gone with the named table itself: that is an error. */
+	if (relid != e->args->relid)
+	{
+		Relation	named = try_relation_open(e->args->relid, AccessShareLock);
+
+		if (named == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_TABLE),
+					 errmsg("relation %s was dropped during the transition", e->parent_name)));
+		relation_close(named, NoLock);
+	}
+	rel = try_relation_open(relid, AccessShareLock);
 	if (rel == NULL)
 		return false;
 	setup_target(e, rel);
 	relation_close(rel, AccessShareLock);
 	return true;
+}
+
+/*
+ * Check a source relation against the table: a table whose columns named
+ * like the table's key columns have the same types (or types that convert
+ * to them without a function), which the caller may read.
+ */
+static void
+check_source(Relation rel, BulkKey *key, const BulkTransitionArgs *args)
+{
+	Relation	source;
+	int			i;
+
+	if (args->strategy != BULK_STRATEGY_AUTO)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("strategy \"%s\" cannot be combined with a source relation",
+						strategy_name(args->strategy)),
+				 errdetail("With a source, batches are block ranges of the source.")));
+	if (key == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("relation \"%s\" has no primary key or unique index on NOT NULL columns",
+						RelationGetRelationName(rel)),
+				 errdetail("A source relation names rows by the table's key.")));
+	source = bulk_open_table(args->source, "a source relation");
+	for (i = 0; i < key->nkeys; i++)
+	{
+		const char *name = NameStr(TupleDescAttr(RelationGetDescr(rel),
+												 key->attnums[i] - 1)->attname);
+		AttrNumber	attnum = get_attnum(args->source, name);
+		Oid			type;
+
+		if (attnum <= 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_COLUMN),
+					 errmsg("source relation \"%s\" has no column \"%s\"",
+							RelationGetRelationName(source), name),
+					 errdetail("Its columns are matched by name with the key of \"%s\".",
+							   RelationGetRelationName(rel))));
+		type = TupleDescAttr(RelationGetDescr(source), attnum - 1)->atttypid;
+		if (type != key->types[i] && !IsBinaryCoercible(type, key->types[i]))
+			ereport(ERROR,
+					(errcode(ERRCODE_DATATYPE_MISMATCH),
+					 errmsg("column \"%s\" of source relation \"%s\" has type %s, but the key column has type %s",
+							name, RelationGetRelationName(source),
+							format_type_be(type), format_type_be(key->types[i]))));
+		check_column_privilege(source, attnum, ACL_SELECT);
+	}
+	relation_close(source, NoLock);
 }
 
 /*
@@ -1456,7 +1610,13 @@ bulk_transition_run(BulkTransitionArgs *args, bool atomic)
 		check_column_privilege(rel, key->attnums[i], ACL_SELECT);
 
 	bulk_check_filter(rel, args->filter);
-	targets = choose_targets(e, rel);
+	if (OidIsValid(args->source))
+	{
+		check_source(rel, key, args);
+		targets = list_make1_oid(args->relid);
+	}
+	else
+		targets = choose_targets(e, rel);
 	relation_close(rel, AccessShareLock);
 
 	/*
@@ -1496,7 +1656,8 @@ bulk_transition_run(BulkTransitionArgs *args, bool atomic)
 						mixed ? " (others on some partitions)" : ""),
 				 errdetail("About " INT64_FORMAT " %s of %s %d rows, %d %s.",
 						   batches, batches == 1 ? "batch" : "batches",
-						   first == BULK_STRATEGY_CTID ? "blocks, each about" : "at most",
+						   first == BULK_STRATEGY_CTID ? "blocks, each about" :
+						   first == BULK_STRATEGY_SOURCE ? "source blocks, each about" : "at most",
 						   args->batch_size, list_length(targets),
 						   list_length(targets) == 1 ? "relation" : "relations one after the other")));
 		if (stmt)

@@ -85,6 +85,7 @@ read_args(FunctionCallInfo fcinfo, BulkTransitionArgs *args)
 	args->max_batch_size = PG_GETARG_INT32(15);
 	args->max_replication_lag_ms = PG_ARGISNULL(16) ? 0 :
 		interval_ms(PG_GETARG_INTERVAL_P(16), "max_replication_lag");
+	args->source = PG_ARGISNULL(17) ? InvalidOid : PG_GETARG_OID(17);
 
 	if (args->batch_size <= 0)
 		ereport(ERROR,

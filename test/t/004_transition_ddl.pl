@@ -14,6 +14,14 @@
 # Each time the batches committed before the DDL stay committed: whole
 # batches of 100 rows, a prefix of the key order, exactly the audited rows,
 # and what last_run() reports for the failed run.
+#
+# A partitioned table pt, leaves pt1 [0,1000) and pt2 [1000,2000), is walked
+# leaf by leaf; while the CALL is still in pt1:
+#   - pt2 is detached (ALTER TABLE pt DETACH PARTITION pt2): the CALL
+#     succeeds and reports pt1's 1000 rows; pt2, no longer a partition of
+#     pt, is left alone, as an UPDATE of pt would leave it;
+#   - pt is dropped: SQLSTATE 42P01 and no result, not a successful run
+#     (pt1 and pt2 went with it).
 
 use strict;
 use warnings;
@@ -57,16 +65,18 @@ sub create_table
 	return;
 }
 
-# Start a slow CALL in a background psql; return once a few batches have
-# committed.
+# Start a slow CALL (by default on t) in a background psql; return once a
+# few batches have committed.
 sub start_transition
 {
+	my ($call, $settings) = @_;
+	$call //=
+	  "CALL bulk_status.transition('t', 'SYNCED', 'TEMP_DELETED', batch_size => $batch, sleep_ms => 200)";
+	$settings //= '';
 	my $session = $node->background_psql('postgres', on_error_stop => 0);
-	$session->query_safe('SET bulk_status.progress_interval = 0');
+	$session->query_safe("SET bulk_status.progress_interval = 0; $settings");
 	# \echo comes back before the CALL starts, so we do not wait for it.
-	$session->query_until(qr/started/,
-		"\\echo started\nCALL bulk_status.transition('t', 'SYNCED', 'TEMP_DELETED', batch_size => $batch, sleep_ms => 200);\n"
-	);
+	$session->query_until(qr/started/, "\\echo started\n$call;\n");
 	ok( $node->poll_query_until(
 			'postgres', "SELECT count(*) >= 3 * $batch FROM audit"),
 		'some batches committed while the CALL runs');
@@ -182,6 +192,87 @@ is($sqlstate, '42P01', 'drop and create: the CALL fails with SQLSTATE 42P01');
 check_committed('drop and create', $last_run);
 is($node->safe_psql('postgres', "SELECT status, count(*) FROM t GROUP BY 1"),
 	"SYNCED|$total", 'drop and create: the new table is left alone');
+
+# A fresh partitioned table pt: leaves pt1 [0,1000) and pt2 [1000,2000),
+# 1000 'A' rows each, audited by a row trigger (cloned onto the leaves).
+sub create_partitioned
+{
+	$node->safe_psql(
+		'postgres', q{
+		TRUNCATE audit;
+		CREATE TABLE pt (id int PRIMARY KEY, status text) PARTITION BY RANGE (id);
+		CREATE TABLE pt1 PARTITION OF pt FOR VALUES FROM (0) TO (1000);
+		CREATE TABLE pt2 PARTITION OF pt FOR VALUES FROM (1000) TO (2000);
+		CREATE TRIGGER pt_audit AFTER UPDATE OF status ON pt
+			FOR EACH ROW EXECUTE FUNCTION audit_row();
+		INSERT INTO pt SELECT g, 'A' FROM generate_series(0, 1999) g;
+		VACUUM ANALYZE pt;
+	});
+	return;
+}
+
+# pt1 takes 10 batches of 100 keys, 200 ms apart: about 2 s, so the DDL
+# below (once 3 batches are in) lands while the CALL is still in pt1.
+# DEBUG1 says whether the CALL walks the leaves one at a time.
+my $pt_call =
+  "CALL bulk_status.transition('pt', 'A', 'B', batch_size => $batch, sleep_ms => 200, strategy => 'range')";
+
+# Audited rows now; below 1000 means the CALL has not left pt1.
+sub audited_now
+{
+	return $node->safe_psql('postgres', 'SELECT count(*) FROM audit');
+}
+
+# 5. a leaf not yet walked is detached
+create_partitioned();
+$session = start_transition($pt_call, 'SET client_min_messages = debug1');
+$node->safe_psql('postgres', 'ALTER TABLE pt DETACH PARTITION pt2');
+cmp_ok(audited_now(), '<', 1000, 'detach: pt2 was detached while the CALL was in pt1');
+# the CALL's own output (rows_changed), then its SQLSTATE
+my $out;
+($out, $stderr, $last_run) = finish_transition($session);
+like($stderr, qr/walking 2 partitions of public\.pt one at a time/,
+	'detach: the CALL walks the leaves one at a time');
+is($out, "1000\n00000",
+	'detach: the CALL succeeds and reports the 1000 rows of pt1 alone');
+unlike($stderr, qr/ERROR/, 'detach: no error');
+is((split /\|/, $last_run)[0], 1000, 'detach: last_run() reports 1000 rows');
+is($node->safe_psql('postgres', 'SELECT status, count(*) FROM pt1 GROUP BY 1'),
+	'B|1000', 'detach: pt1 is all B');
+is( $node->safe_psql(
+		'postgres', 'SELECT status, count(*), min(id), max(id) FROM pt2 GROUP BY 1'),
+	'A|1000|1000|1999',
+	'detach: the detached pt2 keeps its 1000 A rows');
+is($node->safe_psql('postgres', 'SELECT count(*) FROM pt'),
+	'1000', 'detach: pt holds pt1 alone');
+is( $node->safe_psql(
+		'postgres', 'SELECT count(*), count(DISTINCT id), min(id), max(id) FROM audit'),
+	'1000|1000|0|999',
+	'detach: exactly the rows of pt1 were updated, each once');
+$node->safe_psql('postgres', 'DROP TABLE pt, pt2');
+
+# 6. the partitioned table is dropped (with its leaves) during pt1
+create_partitioned();
+$session = start_transition($pt_call, 'SET client_min_messages = debug1');
+$node->safe_psql('postgres', 'DROP TABLE pt');
+($out, $stderr, $last_run) = finish_transition($session);
+like($stderr, qr/walking 2 partitions of public\.pt one at a time/,
+	'drop partitioned: the CALL walks the leaves one at a time');
+is($out, '42P01',
+	'drop partitioned: the CALL fails with SQLSTATE 42P01, no rows_changed');
+like($stderr, qr/ERROR:  relation public\.pt was dropped during the transition/,
+	'drop partitioned: the error names the partitioned table');
+my ($audited, $ids, $max) = split /\|/,
+  $node->safe_psql('postgres',
+	"SELECT count(*), count(DISTINCT id), max(id) FROM audit WHERE new_status = 'B'");
+note "drop partitioned: $audited rows changed before the CALL stopped";
+cmp_ok($audited, '>=', 3 * $batch, 'drop partitioned: the earlier batches stay committed');
+cmp_ok($audited, '<', 1000, 'drop partitioned: pt was dropped while the CALL was in pt1');
+is($audited % $batch, 0, "drop partitioned: whole batches of $batch");
+is($ids, $audited, 'drop partitioned: no row changed twice');
+is($max, $audited - 1, 'drop partitioned: a prefix of pt1\'s key order');
+is((split /\|/, $last_run)[0], $audited,
+	'drop partitioned: last_run() reports the committed rows');
 
 $node->stop;
 done_testing();
