@@ -11,7 +11,8 @@ OBJS = \
 	src/scan.o \
 	src/cursor.o \
 	src/transition.o \
-	src/throttle.o
+	src/throttle.o \
+	src/generation.o
 
 DATA = $(wildcard sql/$(EXTENSION)--*.sql)
 

@@ -103,6 +103,68 @@ CREATE PROCEDURE bulk_status.transition(rel regclass,
 AS 'MODULE_PATHNAME', 'bulk_status_transition'
 LANGUAGE C;
 
+-- Set a column to a value, in batches, wherever it has any other value (on
+-- the rows of source, and matching filter): the batched write of a
+-- generation-based sync cycle.
+CREATE PROCEDURE bulk_status.stamp(rel regclass,
+                                   column_name name,
+                                   value text,
+                                   source regclass DEFAULT NULL,
+                                   filter text DEFAULT NULL,
+                                   batch_size integer DEFAULT 10000,
+                                   sleep_ms integer DEFAULT 0,
+                                   lock_timeout_ms integer DEFAULT 0,
+                                   max_retries integer DEFAULT 5,
+                                   skip_locked boolean DEFAULT false,
+                                   dry_run boolean DEFAULT false,
+                                   max_rows_per_sec integer DEFAULT 0,
+                                   max_replication_lag interval DEFAULT NULL,
+                                   INOUT rows_changed bigint DEFAULT NULL)
+AS 'MODULE_PATHNAME', 'bulk_status_stamp'
+LANGUAGE C;
+
+--
+-- Generations of sync cycles
+--
+
+-- One row per cycle.  Only the extension's functions touch it; they check
+-- ownership themselves.  pg_dump keeps its contents.
+CREATE TABLE bulk_status.generation_state (
+    cycle      text PRIMARY KEY,
+    owner      regrole NOT NULL,
+    generation bigint NOT NULL CHECK (generation > 0),
+    running    boolean NOT NULL,
+    started    timestamptz NOT NULL,
+    finished   timestamptz
+);
+REVOKE ALL ON bulk_status.generation_state FROM PUBLIC;
+SELECT pg_catalog.pg_extension_config_dump('bulk_status.generation_state', '');
+
+CREATE VIEW bulk_status.generations WITH (security_barrier) AS
+SELECT g.cycle, g.owner, g.generation, g.running, g.started, g.finished
+  FROM bulk_status.generation_state g
+ WHERE pg_catalog.pg_has_role(g.owner, 'USAGE');
+GRANT SELECT ON bulk_status.generations TO PUBLIC;
+
+-- The next generation of cycle; the same one again while it has not ended.
+CREATE FUNCTION bulk_status.generation_begin(cycle text)
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'bulk_status_generation_begin'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+-- End the running generation of cycle.
+CREATE FUNCTION bulk_status.generation_end(cycle text, generation bigint)
+RETURNS void
+AS 'MODULE_PATHNAME', 'bulk_status_generation_end'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+-- The running (else the last) generation of cycle, 0 before the first: the
+-- DEFAULT of a stamp column.
+CREATE FUNCTION bulk_status.current_generation(cycle text)
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'bulk_status_current_generation'
+LANGUAGE C STABLE STRICT PARALLEL UNSAFE;
+
 --
 -- What the engine measured in this session's last scan or transition
 --

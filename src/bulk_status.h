@@ -9,7 +9,9 @@
  *	  engine.c		the batch loop of a status transition (one engine,
  *					shared by CALL and, later, background jobs)
  *	  throttle.c	pauses, rows/s cap, adaptive batch size, replay lag cap
- *	  transition.c	CALL bulk_status.transition: argument checks, driver
+ *	  generation.c	generations of a sync cycle (begin, end, current)
+ *	  transition.c	CALL bulk_status.transition and stamp: argument checks,
+ *					driver
  *	  scan.c		bulk_status.scan: value-per-call keyset scan
  *	  cursor.c		durable named cursors
  *
@@ -40,6 +42,7 @@ typedef struct BulkKey
 	AttrNumber *attnums;		/* key columns, in index order */
 	char	  **names;			/* their names, already quoted */
 	Oid		   *types;			/* their type OIDs */
+	Oid		   *collations;		/* their collations */
 } BulkKey;
 
 /* What the engine measured during one scan or transition. */
@@ -75,6 +78,9 @@ extern void bulk_append_key_cmp(StringInfo buf, BulkKey *key,
 extern SPIPlanPtr bulk_prepare(const char *sql, int nargs, Oid *argtypes);
 extern void bulk_free_plan_callback(void *arg);
 extern void bulk_require_arg(bool isnull, const char *argname);
+extern uint64 bulk_state_execute(const char *table, const char *sql, int nargs,
+								 Oid *argtypes, Datum *values, const char *nulls,
+								 int expected);
 
 /*
  * A keyset read of a table's rows in key order, shared by scans and
@@ -141,6 +147,8 @@ typedef struct BulkTransitionArgs
 	int			max_batch_size;
 	int64		max_replication_lag_ms; /* 0: no cap */
 	Oid			source;			/* InvalidOid: every matching row */
+	bool		any_from;		/* a stamp: change rows with any other value
+								 * (from_status unused) */
 } BulkTransitionArgs;
 
 extern BulkStrategy bulk_parse_strategy(const char *name);
@@ -156,10 +164,10 @@ typedef struct BulkThrottle
 } BulkThrottle;
 
 extern void bulk_throttle_init(BulkThrottle *t, const BulkTransitionArgs *args);
-extern double bulk_throttle_pause(BulkThrottle *t, int64 changed, bool report);
+extern void bulk_throttle_pause(BulkThrottle *t, int64 changed, bool report);
 extern int	bulk_throttle_batch_size(BulkThrottle *t, int size, double batch_ms);
 extern int64 bulk_max_replay_lag_ms(void);
-extern void bulk_sleep(int ms);
+extern void bulk_sleep(double ms);
 extern int64 bulk_transition_run(BulkTransitionArgs *args, bool atomic);
 
 #endif							/* BULK_STATUS_H */

@@ -70,48 +70,6 @@ typedef struct CursorState
 	char	   *search_path;	/* the opener's, for the filter */
 } CursorState;
 
-/* The owner of bulk_status.cursor_state, as whom its statements run. */
-static Oid
-state_table_owner(void)
-{
-	Oid			nsp = get_namespace_oid("bulk_status", false);
-	Oid			relid = get_relname_relid("cursor_state", nsp);
-	HeapTuple	tup;
-	Oid			owner;
-
-	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
-	if (!HeapTupleIsValid(tup))
-		elog(ERROR, "bulk_status.cursor_state is missing");
-	owner = ((Form_pg_class) GETSTRUCT(tup))->relowner;
-	ReleaseSysCache(tup);
-	return owner;
-}
-
-/*
- * Run one fixed statement on the state table as its owner.  An error
- * restores the caller's identity through transaction (or subtransaction)
- * abort, as for any SECURITY_LOCAL_USERID_CHANGE.
- */
-static uint64
-state_execute(const char *sql, int nargs, Oid *argtypes, Datum *values,
-			  const char *nulls, int expected)
-{
-	Oid			save_userid;
-	int			save_sec;
-	int			rc;
-
-	GetUserIdAndSecContext(&save_userid, &save_sec);
-	SetUserIdAndSecContext(state_table_owner(),
-						   save_sec | SECURITY_LOCAL_USERID_CHANGE |
-						   SECURITY_RESTRICTED_OPERATION);
-	rc = SPI_execute_with_args(sql, nargs, argtypes, values, nulls, false, 0);
-	SetUserIdAndSecContext(save_userid, save_sec);
-	if (rc != expected)
-		elog(ERROR, "statement on bulk_status.cursor_state failed: %s",
-			 SPI_result_code_string(rc));
-	return SPI_processed;
-}
-
 /*
  * Insist that cursor "name" exists and that the caller may use it, before
  * taking any lock on it.
@@ -124,7 +82,7 @@ check_cursor_owner(const char *name)
 	bool		isnull;
 
 	values[0] = CStringGetTextDatum(name);
-	if (state_execute("SELECT owner FROM bulk_status.cursor_state"
+	if (bulk_state_execute("cursor_state", "SELECT owner FROM bulk_status.cursor_state"
 					  " WHERE name OPERATOR(pg_catalog.=) $1",
 					  1, argtypes, values, NULL, SPI_OK_SELECT) == 0)
 		ereport(ERROR,
@@ -157,7 +115,7 @@ lock_cursor(const char *name)
 
 	check_cursor_owner(name);
 	values[0] = CStringGetTextDatum(name);
-	if (state_execute(STATE_SELECT, 1, argtypes, values, NULL, SPI_OK_SELECT) == 0)
+	if (bulk_state_execute("cursor_state", STATE_SELECT, 1, argtypes, values, NULL, SPI_OK_SELECT) == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_CURSOR),
 				 errmsg("cursor \"%s\" does not exist", name)));
@@ -305,7 +263,7 @@ bulk_status_cursor_open(PG_FUNCTION_ARGS)
 	values[4] = Int32GetDatum(batch_size);
 	values[5] = PointerGetDatum(key_names_array(rel, q.key));
 	values[6] = CStringGetTextDatum(GetConfigOptionByName("search_path", NULL, false));
-	if (state_execute("INSERT INTO bulk_status.cursor_state"
+	if (bulk_state_execute("cursor_state", "INSERT INTO bulk_status.cursor_state"
 					  " (name, owner, relid, filter, batch_size, key_columns, search_path)"
 					  " VALUES ($1, $2, $3, $4, $5, $6, $7)"
 					  " ON CONFLICT (name) DO NOTHING",
@@ -462,7 +420,7 @@ bulk_status_cursor_fetch(PG_FUNCTION_ARGS)
 		nulls[1] = 'n';
 	leave_owner_context(&oc);
 	values[2] = Int64GetDatum((int64) n);
-	state_execute("UPDATE bulk_status.cursor_state"
+	bulk_state_execute("cursor_state", "UPDATE bulk_status.cursor_state"
 				  " SET position = $2,"
 				  " rows_fetched = rows_fetched OPERATOR(pg_catalog.+) $3,"
 				  " last_fetch = pg_catalog.now()"
@@ -495,7 +453,7 @@ bulk_status_cursor_close(PG_FUNCTION_ARGS)
 		elog(ERROR, "SPI_connect failed");
 	(void) lock_cursor(name);
 	values[0] = CStringGetTextDatum(name);
-	state_execute("DELETE FROM bulk_status.cursor_state WHERE name OPERATOR(pg_catalog.=) $1",
+	bulk_state_execute("cursor_state", "DELETE FROM bulk_status.cursor_state WHERE name OPERATOR(pg_catalog.=) $1",
 				  1, argtypes, values, NULL, SPI_OK_DELETE);
 	SPI_finish();
 	PG_RETURN_VOID();

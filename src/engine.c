@@ -54,6 +54,7 @@
 #include "access/relation.h"
 #include "access/xact.h"
 #include "catalog/partition.h"
+#include "catalog/pg_collation.h"
 #include "catalog/pg_inherits.h"
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
@@ -128,6 +129,8 @@ typedef struct BulkEngine
 	Oid			target_nsp;
 	char	   *target_name;	/* unquoted, to notice a rename */
 	char	   *source;			/* source relation as the statements name it */
+	Oid			source_nsp;		/* and where it was, to notice a rename */
+	char	   *source_name;
 	char	   *status;			/* quoted status column */
 	Oid			status_type;
 	int32		status_typmod;
@@ -154,6 +157,7 @@ typedef struct BulkEngine
 	bool		done;
 
 	int			batch_size;		/* now: adapts with target_batch_ms */
+	int64		last_changed;	/* rows the last batch changed */
 	BulkThrottle throttle;
 
 	/* skip_locked: where the second pass must start */
@@ -210,6 +214,23 @@ strategy_name(BulkStrategy s)
 	}
 }
 
+/* The quoted, schema-qualified name of a collation. */
+static char *
+qualified_collation(Oid collation)
+{
+	HeapTuple	tup = SearchSysCache1(COLLOID, ObjectIdGetDatum(collation));
+	Form_pg_collation coll;
+	char	   *name;
+
+	if (!HeapTupleIsValid(tup))
+		elog(ERROR, "cache lookup failed for collation %u", collation);
+	coll = (Form_pg_collation) GETSTRUCT(tup);
+	name = quote_qualified_identifier(get_namespace_name(coll->collnamespace),
+									  NameStr(coll->collname));
+	ReleaseSysCache(tup);
+	return name;
+}
+
 /* Insist that the caller holds privilege "mode" on column attnum of rel. */
 static void
 check_column_privilege(Relation rel, AttrNumber attnum, AclMode mode)
@@ -229,11 +250,11 @@ check_column_privilege(Relation rel, AttrNumber attnum, AclMode mode)
  * density that the last VACUUM or ANALYZE recorded.
  */
 static void
-measure_blocks(BulkEngine *e, Relation rel)
+measure_blocks(BulkEngine *e, Relation rel, bool with_children)
 {
-	List	   *children = rel->rd_rel->relkind == RELKIND_RELATION ?
-		list_make1_oid(RelationGetRelid(rel)) :
-		find_all_inheritors(RelationGetRelid(rel), AccessShareLock, NULL);
+	List	   *children = with_children ?
+		find_all_inheritors(RelationGetRelid(rel), AccessShareLock, NULL) :
+		list_make1_oid(RelationGetRelid(rel));
 	ListCell   *lc;
 	double		tuples = 0;
 	double		pages = 0;
@@ -262,10 +283,23 @@ measure_blocks(BulkEngine *e, Relation rel)
 	}
 	/*
 	 * A batch covers the same block range in every child, so divide by the
-	 * number of children that have blocks.  Without statistics, assume rows
-	 * of about 100 bytes.
+	 * number of children that have blocks.  Without statistics, estimate
+	 * the row width from the column types.
 	 */
-	per_page = pages > 0 ? tuples / pages : BLCKSZ / 100.0;
+	if (pages > 0)
+		per_page = tuples / pages;
+	else
+	{
+		TupleDesc	desc = RelationGetDescr(rel);
+		double		width = MAXALIGN(SizeofHeapTupleHeader) + sizeof(ItemIdData);
+		int			i;
+
+		for (i = 0; i < desc->natts; i++)
+			if (!TupleDescAttr(desc, i)->attisdropped)
+				width += get_typavgwidth(TupleDescAttr(desc, i)->atttypid,
+										 TupleDescAttr(desc, i)->atttypmod);
+		per_page = (BLCKSZ - SizeOfPageHeaderData) / width;
+	}
 	e->rows_per_block = Max(per_page, 1.0) * Max(nonempty, 1);
 	e->blocks_per_batch = (BlockNumber) Max(1.0, e->batch_size / e->rows_per_block);
 }
@@ -294,11 +328,25 @@ append_bounds(BulkEngine *e, StringInfo sql, bool lower, bool upper)
 	}
 }
 
-/* Append "status = $2", the bounds and the filter: the rows of one batch. */
+/*
+ * Append the status test of the rows to change: "status = $2", or for a
+ * stamp (any status but the new one) "status IS DISTINCT FROM $1".
+ */
+static void
+append_status_match(BulkEngine *e, StringInfo sql)
+{
+	if (e->args->any_from)
+		appendStringInfo(sql, "%s.%s IS DISTINCT FROM $%d", e->alias, e->status, PARAM_TO + 1);
+	else
+		appendStringInfo(sql, "%s.%s = $%d", e->alias, e->status, PARAM_FROM + 1);
+}
+
+/* Append the status test, the bounds and the filter: the rows of one batch. */
 static void
 append_batch_rows(BulkEngine *e, StringInfo sql, bool lower, bool upper)
 {
-	appendStringInfo(sql, " WHERE %s.%s = $%d", e->alias, e->status, PARAM_FROM + 1);
+	appendStringInfoString(sql, " WHERE ");
+	append_status_match(e, sql);
 	append_bounds(e, sql, lower, upper);
 	if (e->args->filter)
 	{
@@ -330,6 +378,30 @@ append_join_to_locked(BulkEngine *e, StringInfo sql)
 }
 
 /*
+ * Append the source's key columns as the slice exposes them: converted to
+ * the key's types, in the key's collations, under private names
+ * (bulk_status_k1...), so that they compare the way the key index does and
+ * a filter's unqualified column names still mean the table's columns.
+ */
+static void
+append_source_columns(BulkEngine *e, StringInfo sql)
+{
+	int			i;
+
+	for (i = 0; i < e->key->nkeys; i++)
+	{
+		/* typmod -1 "given": bpchar, not character, which means char(1) */
+		appendStringInfo(sql, "%s%s::%s", i > 0 ? ", " : "", e->key->names[i],
+						 format_type_extended(e->key->types[i], -1,
+											  FORMAT_TYPE_TYPEMOD_GIVEN |
+											  FORMAT_TYPE_FORCE_QUALIFY));
+		if (OidIsValid(e->key->collations[i]))
+			appendStringInfo(sql, " COLLATE %s", qualified_collation(e->key->collations[i]));
+		appendStringInfo(sql, " AS bulk_status_k%d", i + 1);
+	}
+}
+
+/*
  * Append "(the batch's slice of the source) AS bulk_status_source", after a
  * comma if asked: the source's key columns in blocks [$3, $4), read with a
  * TID range scan.
@@ -338,7 +410,7 @@ static void
 append_source_slice(BulkEngine *e, StringInfo sql, bool comma)
 {
 	appendStringInfo(sql, "%s(SELECT ", comma ? ", " : "");
-	bulk_append_key_list(sql, e->key, NULL, false);
+	append_source_columns(e, sql);
 	appendStringInfo(sql, " FROM %s WHERE ctid >= $%d AND ctid < $%d) AS " SOURCE_ALIAS,
 					 e->source, PARAM_LOWER + 1, PARAM_LOWER + 2);
 }
@@ -350,8 +422,8 @@ append_source_match(BulkEngine *e, StringInfo sql)
 	int			i;
 
 	for (i = 0; i < e->key->nkeys; i++)
-		appendStringInfo(sql, " AND %s.%s = " SOURCE_ALIAS ".%s",
-						 e->alias, e->key->names[i], e->key->names[i]);
+		appendStringInfo(sql, " AND %s.%s = " SOURCE_ALIAS ".bulk_status_k%d",
+						 e->alias, e->key->names[i], i + 1);
 }
 
 /*
@@ -688,6 +760,23 @@ lock_target(BulkEngine *e)
 				 errdetail("It is now %s.", bulk_quoted_relname(rel)),
 				 errhint("Run the transition again under the new name.")));
 	relation_close(rel, NoLock);
+
+	/* the source too: the statements name it by name */
+	if (e->strategy == BULK_STRATEGY_SOURCE)
+	{
+		Relation	source = try_relation_open(e->args->source, AccessShareLock);
+
+		if (source == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_TABLE),
+					 errmsg("source relation %s was dropped during the transition", e->source)));
+		if (RelationGetNamespace(source) != e->source_nsp ||
+			strcmp(RelationGetRelationName(source), e->source_name) != 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("source relation %s was renamed or moved during the transition", e->source)));
+		relation_close(source, NoLock);
+	}
 	return true;
 }
 
@@ -890,6 +979,13 @@ run_pass(BulkEngine *e, bool skip)
 		int64		changed;
 		instr_time	batch_start;
 
+		/*
+		 * Pause before every batch but the run's first: also between two
+		 * leaves and before a second pass, so caps hold across them.
+		 */
+		if (e->stats.batches > 0)
+			bulk_throttle_pause(&e->throttle, e->last_changed,
+								bulk_status_progress_interval > 0);
 		CHECK_FOR_INTERRUPTS();
 		INSTR_TIME_SET_CURRENT(batch_start);
 		MemoryContextSwitchTo(e->batch_cxt);
@@ -938,9 +1034,8 @@ run_pass(BulkEngine *e, bool skip)
 			INSTR_TIME_SUBTRACT(now, batch_start);
 			resize_batches(e, bulk_throttle_batch_size(&e->throttle, e->batch_size,
 													   INSTR_TIME_GET_MILLISEC(now)));
-			(void) bulk_throttle_pause(&e->throttle, changed,
-									   bulk_status_progress_interval > 0);
 		}
+		e->last_changed = changed;
 	}
 }
 
@@ -979,9 +1074,12 @@ dry_run_target(BulkEngine *e, bool show_plan, int64 *batches,
 	if (e->strategy == BULK_STRATEGY_SOURCE)
 	{
 		/* in WHERE, not in an aggregate's FILTER, the EXISTS is a semi-join */
-		appendStringInfo(&sql, "SELECT 0::bigint, pg_catalog.count(*) FROM %s%s WHERE %s.%s = $%d AND EXISTS (SELECT FROM %s AS " SOURCE_ALIAS " WHERE true",
-						 e->target, e->alias_clause, e->alias, e->status,
-						 PARAM_FROM + 1, e->source);
+		appendStringInfo(&sql, "SELECT 0::bigint, pg_catalog.count(*) FROM %s%s WHERE ",
+						 e->target, e->alias_clause);
+		append_status_match(e, &sql);
+		appendStringInfoString(&sql, " AND EXISTS (SELECT FROM (SELECT ");
+		append_source_columns(e, &sql);
+		appendStringInfo(&sql, " FROM %s) AS " SOURCE_ALIAS " WHERE true", e->source);
 		append_source_match(e, &sql);
 		appendStringInfoChar(&sql, ')');
 		if (e->args->filter)
@@ -992,8 +1090,8 @@ dry_run_target(BulkEngine *e, bool show_plan, int64 *batches,
 	}
 	else
 	{
-		appendStringInfo(&sql, "SELECT pg_catalog.count(*), pg_catalog.count(*) FILTER (WHERE %s.%s = $%d",
-						 e->alias, e->status, PARAM_FROM + 1);
+		appendStringInfoString(&sql, "SELECT pg_catalog.count(*), pg_catalog.count(*) FILTER (WHERE ");
+		append_status_match(e, &sql);
 		if (e->args->filter)
 		{
 			appendStringInfoString(&sql, " AND ");
@@ -1272,6 +1370,8 @@ looks_sparse(BulkEngine *e, Relation rel)
 	bool		inh = rel->rd_rel->relkind == RELKIND_PARTITIONED_TABLE;
 	PgStat_StatTabEntry *tab;
 
+	if (e->args->any_from)
+		return false;			/* a stamp changes most rows, as a rule */
 	if (!SearchSysCacheExists3(STATRELATTINH, ObjectIdGetDatum(relid),
 							   Int16GetDatum(attnum), BoolGetDatum(inh)))
 		return false;
@@ -1345,18 +1445,19 @@ setup_target(BulkEngine *e, Relation rel)
 	{
 		e->key = NULL;
 		e->nbound = 1;
-		measure_blocks(e, rel);
+		measure_blocks(e, rel, rel->rd_rel->relkind != RELKIND_RELATION);
 	}
 	else if (e->strategy == BULK_STRATEGY_SOURCE)
 	{
 		/* the batches are block ranges of the source, matched by key */
 		Relation	source = relation_open(e->args->source, AccessShareLock);
 
-		e->source = source->rd_rel->relkind == RELKIND_RELATION ?
-			psprintf("ONLY %s", bulk_quoted_relname(source)) :
-			bulk_quoted_relname(source);
+		/* all of the source: inheritance children and partitions too */
+		e->source = bulk_quoted_relname(source);
+		e->source_nsp = RelationGetNamespace(source);
+		e->source_name = pstrdup(RelationGetRelationName(source));
 		e->nbound = 1;
-		measure_blocks(e, source);
+		measure_blocks(e, source, true);
 		relation_close(source, NoLock);
 	}
 	else
@@ -1374,7 +1475,8 @@ setup_target(BulkEngine *e, Relation rel)
 	e->values = palloc0(sizeof(Datum) * e->nparams);
 	e->nulls = palloc(e->nparams);
 	memset(e->nulls, 'n', e->nparams);
-	e->nulls[PARAM_TO] = e->nulls[PARAM_FROM] = ' ';
+	e->nulls[PARAM_TO] = ' ';
+	e->nulls[PARAM_FROM] = e->args->any_from ? 'n' : ' ';
 	e->argtypes[PARAM_TO] = e->argtypes[PARAM_FROM] = e->status_type;
 	e->values[PARAM_TO] = e->to_value;
 	e->values[PARAM_FROM] = e->from_value;
@@ -1591,11 +1693,13 @@ bulk_transition_run(BulkTransitionArgs *args, bool atomic)
 
 	/* Status literals become values of the column's type, or fail now. */
 	getTypeInputInfo(status_att->atttypid, &typinput, &typioparam);
-	e->from_value = OidInputFunctionCall(typinput, args->from_status,
-										 typioparam, status_att->atttypmod);
 	e->to_value = OidInputFunctionCall(typinput, args->to_status,
 									   typioparam, status_att->atttypmod);
-	if (status_values_equal(status_att, e->from_value, e->to_value))
+	if (!args->any_from)
+		e->from_value = OidInputFunctionCall(typinput, args->from_status,
+											 typioparam, status_att->atttypmod);
+	if (!args->any_from &&
+		status_values_equal(status_att, e->from_value, e->to_value))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("from_status and to_status must differ"),
@@ -1650,6 +1754,7 @@ bulk_transition_run(BulkTransitionArgs *args, bool atomic)
 		ereport(NOTICE,
 				(errmsg("dry run: " INT64_FORMAT " rows of %s would change from %s to %s, strategy %s%s",
 						result, e->parent_name,
+						args->any_from ? "any other value" :
 						quote_literal_cstr(args->from_status),
 						quote_literal_cstr(args->to_status),
 						strategy_name(first),

@@ -235,6 +235,7 @@ bulk_find_key(Relation rel)
 	key->attnums = palloc(sizeof(AttrNumber) * key->nkeys);
 	key->names = palloc(sizeof(char *) * key->nkeys);
 	key->types = palloc(sizeof(Oid) * key->nkeys);
+	key->collations = palloc(sizeof(Oid) * key->nkeys);
 	for (i = 0; i < key->nkeys; i++)
 	{
 		Form_pg_attribute att = TupleDescAttr(RelationGetDescr(rel),
@@ -243,6 +244,7 @@ bulk_find_key(Relation rel)
 		key->attnums[i] = att->attnum;
 		key->names[i] = pstrdup(quote_identifier(NameStr(att->attname)));
 		key->types[i] = att->atttypid;
+		key->collations[i] = att->attcollation;
 	}
 	ReleaseSysCache(tup);
 	return key;
@@ -427,4 +429,51 @@ bulk_free_plan_callback(void *arg)
 	foreach(lc, *plans)
 		SPI_freeplan((SPIPlanPtr) lfirst(lc));
 	*plans = NIL;
+}
+
+/* The owner of the state table bulk_status.<table>. */
+static Oid
+state_table_owner(const char *table)
+{
+	Oid			nsp = get_namespace_oid("bulk_status", false);
+	Oid			relid = get_relname_relid(table, nsp);
+	HeapTuple	tup;
+	Oid			owner;
+
+	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	if (!HeapTupleIsValid(tup))
+		elog(ERROR, "bulk_status.%s is missing", table);
+	owner = ((Form_pg_class) GETSTRUCT(tup))->relowner;
+	ReleaseSysCache(tup);
+	return owner;
+}
+
+/*
+ * Run one fixed statement on the state table bulk_status.<table> as that
+ * table's owner, and return SPI_processed.  The state tables are not
+ * accessible to PUBLIC; callers check ownership of the rows themselves,
+ * and their statements qualify every operator and function with
+ * pg_catalog, so that no caller's search_path can put code under them.
+ * An error restores the caller's identity through (sub)transaction abort,
+ * as for any SECURITY_LOCAL_USERID_CHANGE.
+ */
+uint64
+bulk_state_execute(const char *table, const char *sql, int nargs,
+				   Oid *argtypes, Datum *values, const char *nulls,
+				   int expected)
+{
+	Oid			save_userid;
+	int			save_sec;
+	int			rc;
+
+	GetUserIdAndSecContext(&save_userid, &save_sec);
+	SetUserIdAndSecContext(state_table_owner(table),
+						   save_sec | SECURITY_LOCAL_USERID_CHANGE |
+						   SECURITY_RESTRICTED_OPERATION);
+	rc = SPI_execute_with_args(sql, nargs, argtypes, values, nulls, false, 0);
+	SetUserIdAndSecContext(save_userid, save_sec);
+	if (rc != expected)
+		elog(ERROR, "statement on bulk_status.%s failed: %s",
+			 table, SPI_result_code_string(rc));
+	return SPI_processed;
 }

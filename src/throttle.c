@@ -56,16 +56,28 @@ elapsed_ms(BulkThrottle *t)
 	return INSTR_TIME_GET_MILLISEC(now);
 }
 
-/* Sleep ms milliseconds, waking for interrupts and postmaster death. */
+/*
+ * Sleep ms milliseconds (any length), answering interrupts and postmaster
+ * death at once; a latch set for another reason does not cut it short.
+ */
 void
-bulk_sleep(int ms)
+bulk_sleep(double ms)
 {
-	if (ms <= 0)
-		return;
-	(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-					 ms, PG_WAIT_EXTENSION);
-	ResetLatch(MyLatch);
-	CHECK_FOR_INTERRUPTS();
+	instr_time	start;
+	instr_time	now;
+	double		left = ms;
+
+	INSTR_TIME_SET_CURRENT(start);
+	while (left >= 1)
+	{
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 (long) Min(left, 60000.0), PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+		INSTR_TIME_SET_CURRENT(now);
+		INSTR_TIME_SUBTRACT(now, start);
+		left = ms - INSTR_TIME_GET_MILLISEC(now);
+	}
 }
 
 /*
@@ -109,15 +121,14 @@ bulk_max_replay_lag_ms(void)
  * Pause after a committed batch that changed "changed" rows: at least
  * sleep_ms, longer if needed to keep under max_rows_per_sec on average
  * since the run started (without a burst to catch up after a slow spell),
- * then for as long as a standby's replay lag exceeds the cap.  Returns the
- * milliseconds spent waiting for the lag.
+ * then for as long as a standby's replay lag exceeds the cap (without a
+ * limit: a cancel ends the wait).
  */
-double
+void
 bulk_throttle_pause(BulkThrottle *t, int64 changed, bool report)
 {
 	double		now = elapsed_ms(t);
 	double		wait = t->args->sleep_ms;
-	double		lag_waited = 0;
 	int64		cap_ms = t->args->max_replication_lag_ms;
 
 	if (t->args->max_rows_per_sec > 0)
@@ -127,7 +138,7 @@ bulk_throttle_pause(BulkThrottle *t, int64 changed, bool report)
 			changed * 1000.0 / t->args->max_rows_per_sec;
 		wait = Max(wait, t->next_ok_ms - now);
 	}
-	bulk_sleep((int) wait);
+	bulk_sleep(wait);
 
 	if (cap_ms > 0)
 	{
@@ -142,11 +153,9 @@ bulk_throttle_pause(BulkThrottle *t, int64 changed, bool report)
 								lag, cap_ms)));
 			told = true;
 			bulk_sleep(LAG_POLL_MS);
-			lag_waited += LAG_POLL_MS;
 		}
 	}
 	t->last_end_ms = elapsed_ms(t);
-	return lag_waited;
 }
 
 /*
@@ -164,7 +173,7 @@ bulk_throttle_batch_size(BulkThrottle *t, int size, double batch_ms)
 
 	if (args->target_batch_ms <= 0 || ++t->since_resize < RESIZE_EVERY)
 		return size;
-	wanted = size * args->target_batch_ms / Max(batch_ms, 0.01);
+	wanted = (double) size * args->target_batch_ms / Max(batch_ms, 0.01);
 	wanted = Max(wanted, size / 2.0);
 	wanted = Min(wanted, size * 2.0);
 	wanted = Max(wanted, args->min_batch_size);

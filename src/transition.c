@@ -25,8 +25,6 @@
 
 #include "bulk_status.h"
 
-PG_FUNCTION_INFO_V1(bulk_status_transition);
-
 /* Insist that an integer option is not negative. */
 static void
 require_non_negative(int value, const char *argname)
@@ -37,18 +35,38 @@ require_non_negative(int value, const char *argname)
 				 errmsg("%s must not be negative", argname)));
 }
 
-/* A positive interval in milliseconds (a month counts 30 days). */
+/*
+ * A positive interval in whole milliseconds (a month counts 30 days),
+ * at least 1 ms and at most about a century.
+ */
 static int64
 interval_ms(Interval *iv, const char *argname)
 {
-	int64		us = iv->time +
-		((int64) iv->month * DAYS_PER_MONTH + iv->day) * USECS_PER_DAY;
+	double		us = (double) iv->time +
+		((double) iv->month * DAYS_PER_MONTH + iv->day) * USECS_PER_DAY;
 
 	if (us <= 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("%s must be positive", argname)));
-	return us / 1000;
+	return (int64) Min(Max(us / 1000, 1), 100.0 * 365 * 24 * 3600 * 1000);
+}
+
+/* The source argument: InvalidOid if NULL, an error for a dangling OID. */
+static Oid
+source_arg(FunctionCallInfo fcinfo, int argno)
+{
+	Oid			source;
+
+	if (PG_ARGISNULL(argno))
+		return InvalidOid;
+	source = PG_GETARG_OID(argno);
+	if (!OidIsValid(source))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("source relation with OID 0 does not exist"),
+				 errhint("Pass NULL for no source relation.")));
+	return source;
 }
 
 /* Read the procedure's arguments into args, checking each. */
@@ -67,6 +85,7 @@ read_args(FunctionCallInfo fcinfo, BulkTransitionArgs *args)
 		if (names[i] != NULL)
 			bulk_require_arg(PG_ARGISNULL(i), names[i]);
 
+	memset(args, 0, sizeof(BulkTransitionArgs));
 	args->relid = PG_GETARG_OID(0);
 	args->from_status = text_to_cstring(PG_GETARG_TEXT_PP(1));
 	args->to_status = text_to_cstring(PG_GETARG_TEXT_PP(2));
@@ -85,7 +104,7 @@ read_args(FunctionCallInfo fcinfo, BulkTransitionArgs *args)
 	args->max_batch_size = PG_GETARG_INT32(15);
 	args->max_replication_lag_ms = PG_ARGISNULL(16) ? 0 :
 		interval_ms(PG_GETARG_INTERVAL_P(16), "max_replication_lag");
-	args->source = PG_ARGISNULL(17) ? InvalidOid : PG_GETARG_OID(17);
+	args->source = source_arg(fcinfo, 17);
 
 	if (args->batch_size <= 0)
 		ereport(ERROR,
@@ -106,11 +125,13 @@ read_args(FunctionCallInfo fcinfo, BulkTransitionArgs *args)
 				 errmsg("max_batch_size must not be less than min_batch_size")));
 }
 
-/* CALL bulk_status.transition(...) */
-Datum
-bulk_status_transition(PG_FUNCTION_ARGS)
+/*
+ * Run a transition (or a stamp) described by args and return the rows
+ * changed as the procedure's INOUT argument.
+ */
+static Datum
+run_procedure(FunctionCallInfo fcinfo, BulkTransitionArgs *args, const char *name)
 {
-	BulkTransitionArgs args;
 	bool		atomic;
 	int64		changed;
 	TupleDesc	tupdesc;
@@ -119,15 +140,13 @@ bulk_status_transition(PG_FUNCTION_ARGS)
 
 	atomic = !(fcinfo->context && IsA(fcinfo->context, CallContext) &&
 			   !castNode(CallContext, fcinfo->context)->atomic);
-
-	read_args(fcinfo, &args);
-
-	if (atomic && !args.dry_run)
+	if (atomic && !args->dry_run)
 		ereport(ERROR,
 				(errcode(ERRCODE_ACTIVE_SQL_TRANSACTION),
-				 errmsg("bulk_status.transition cannot run inside a transaction block"),
+				 errmsg("%s cannot run inside a transaction block", name),
 				 errdetail("It commits after every batch."),
-				 errhint("Run CALL bulk_status.transition(...) as a statement of its own, outside BEGIN ... COMMIT and not from a function, or as a background job scheduled with pg_cron; dry_run => true previews it inside a transaction.")));
+				 errhint("Run CALL %s(...) as a statement of its own, outside BEGIN ... COMMIT and not from a function, or as a background job scheduled with pg_cron; dry_run => true previews it inside a transaction.",
+						 name)));
 
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
@@ -135,9 +154,76 @@ bulk_status_transition(PG_FUNCTION_ARGS)
 
 	if (SPI_connect_ext(atomic ? 0 : SPI_OPT_NONATOMIC) != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	changed = bulk_transition_run(&args, atomic);
+	changed = bulk_transition_run(args, atomic);
 	SPI_finish();
 
 	value = Int64GetDatum(changed);
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, &value, &isnull)));
+}
+
+PG_FUNCTION_INFO_V1(bulk_status_transition);
+
+/* CALL bulk_status.transition(...) */
+Datum
+bulk_status_transition(PG_FUNCTION_ARGS)
+{
+	BulkTransitionArgs args;
+
+	read_args(fcinfo, &args);
+	return run_procedure(fcinfo, &args, "bulk_status.transition");
+}
+
+PG_FUNCTION_INFO_V1(bulk_status_stamp);
+
+/*
+ * CALL bulk_status.stamp(rel, column_name, value, source, filter, ...):
+ * set a column to a value, in batches, on every row (of the source, and
+ * matching the filter) where it has any other value.  The batched write of
+ * a generation-based sync cycle.
+ */
+Datum
+bulk_status_stamp(PG_FUNCTION_ARGS)
+{
+	static const char *const names[] = {
+		"rel", "column_name", "value", NULL, NULL, "batch_size", "sleep_ms",
+		"lock_timeout_ms", "max_retries", "skip_locked", "dry_run",
+		"max_rows_per_sec", NULL
+	};
+	BulkTransitionArgs args;
+	int			i;
+
+	for (i = 0; i < lengthof(names); i++)
+		if (names[i] != NULL)
+			bulk_require_arg(PG_ARGISNULL(i), names[i]);
+
+	memset(&args, 0, sizeof(args));
+	args.any_from = true;
+	args.relid = PG_GETARG_OID(0);
+	args.status_column = pstrdup(NameStr(*PG_GETARG_NAME(1)));
+	args.to_status = text_to_cstring(PG_GETARG_TEXT_PP(2));
+	args.source = source_arg(fcinfo, 3);
+	args.filter = PG_ARGISNULL(4) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(4));
+	args.batch_size = PG_GETARG_INT32(5);
+	args.strategy = BULK_STRATEGY_AUTO;
+	args.sleep_ms = PG_GETARG_INT32(6);
+	args.lock_timeout_ms = PG_GETARG_INT32(7);
+	args.max_retries = PG_GETARG_INT32(8);
+	args.skip_locked = PG_GETARG_BOOL(9);
+	args.dry_run = PG_GETARG_BOOL(10);
+	args.max_rows_per_sec = PG_GETARG_INT32(11);
+	args.max_replication_lag_ms = PG_ARGISNULL(12) ? 0 :
+		interval_ms(PG_GETARG_INTERVAL_P(12), "max_replication_lag");
+	args.min_batch_size = 1;
+	args.max_batch_size = args.batch_size;
+
+	if (args.batch_size <= 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("batch_size must be greater than zero")));
+	require_non_negative(args.sleep_ms, "sleep_ms");
+	require_non_negative(args.lock_timeout_ms, "lock_timeout_ms");
+	require_non_negative(args.max_retries, "max_retries");
+	require_non_negative(args.max_rows_per_sec, "max_rows_per_sec");
+
+	return run_procedure(fcinfo, &args, "bulk_status.stamp");
 }

@@ -65,6 +65,35 @@ INSERT INTO pfiles SELECT path, 'TEMP_DELETED' FROM files;
 CALL bulk_status.transition('pfiles', 'TEMP_DELETED', 'SYNCED', source => 'seen', batch_size => 100);
 SELECT status, count(*) FROM pfiles GROUP BY 1 ORDER BY 1;
 
+-- the source's keys compare as the table's key does: converted to the key's
+-- type, in the key's collation
+CREATE TABLE ck (k char(8) PRIMARY KEY, status text NOT NULL);
+INSERT INTO ck SELECT 'k' || g, 'old' FROM generate_series(1, 100) g;
+CREATE TABLE ck_seen (k text);
+INSERT INTO ck_seen SELECT 'k' || g FROM generate_series(1, 100, 2) g;
+CALL bulk_status.transition('ck', 'old', 'new', source => 'ck_seen');
+SELECT status, count(*) FROM ck GROUP BY 1 ORDER BY 1;
+CREATE COLLATION ci (provider = icu, locale = 'und-u-ks-level2', deterministic = false);
+CREATE TABLE cs (k text PRIMARY KEY, status text NOT NULL);
+INSERT INTO cs VALUES ('a', 'old'), ('A', 'old'), ('b', 'old');
+CREATE TABLE cs_seen (k text COLLATE ci);
+INSERT INTO cs_seen VALUES ('a');
+CALL bulk_status.transition('cs', 'old', 'new', source => 'cs_seen');
+SELECT k, status FROM cs ORDER BY k COLLATE "C";
+
+-- a filter may name the key column without qualifying it
+CALL bulk_status.transition('files', 'SYNCED', 'NEW', source => 'seen',
+                            filter => $$path LIKE '/f/1%'$$);
+SELECT status, count(*) FROM files GROUP BY 1 ORDER BY 1;
+
+-- an inheritance parent as source: its children's rows count too
+CREATE TABLE seen_parent (path text);
+CREATE TABLE seen_child () INHERITS (seen_parent);
+INSERT INTO seen_parent VALUES ('/f/205');
+INSERT INTO seen_child VALUES ('/f/215');
+CALL bulk_status.transition('files', 'TEMP_DELETED', 'SYNCED', source => 'seen_parent');
+SELECT path, status FROM files WHERE path IN ('/f/205', '/f/215') ORDER BY path;
+
 -- constant memory whatever the size: 20 and 400 batches, same engine peak
 CREATE TABLE big (id int PRIMARY KEY, status text NOT NULL);
 INSERT INTO big SELECT g, 'a' FROM generate_series(1, 20000) g;
@@ -94,6 +123,8 @@ CALL bulk_status.transition('files', 'SYNCED', 'X', source => 'seen_view');
 CALL bulk_status.transition('files', 'SYNCED', 'X', source => 'seen', strategy => 'range');
 \echo :LAST_ERROR_SQLSTATE
 CALL bulk_status.transition('files', 'SYNCED', 'X', source => 'no_such_table');
+\echo :LAST_ERROR_SQLSTATE
+CALL bulk_status.transition('files', 'SYNCED', 'X', source => '-');
 \echo :LAST_ERROR_SQLSTATE
 CREATE TABLE nokey (path text, status text);
 CALL bulk_status.transition('nokey', 'SYNCED', 'X', source => 'seen');

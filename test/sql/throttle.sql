@@ -51,6 +51,18 @@ CALL bulk_status.transition('t', 'b', 'a', batch_size => 10, target_batch_ms => 
                             max_batch_size => 2000, strategy => 'limit');
 SELECT rows, batches < 100 AS grew FROM bulk_status.last_run();
 
+-- the pauses hold between the leaves of a partitioned table too: 4 leaves
+-- of 25 rows at 100 rows per second cannot take less than the 75 rows
+-- before the last leaf take (0.75 s)
+CREATE TABLE pt (id int PRIMARY KEY, status text NOT NULL) PARTITION BY RANGE (id);
+CREATE TABLE pt1 PARTITION OF pt FOR VALUES FROM (0) TO (25);
+CREATE TABLE pt2 PARTITION OF pt FOR VALUES FROM (25) TO (50);
+CREATE TABLE pt3 PARTITION OF pt FOR VALUES FROM (50) TO (75);
+CREATE TABLE pt4 PARTITION OF pt FOR VALUES FROM (75) TO (100);
+INSERT INTO pt SELECT g, 'a' FROM generate_series(0, 99) g;
+CALL bulk_status.transition('pt', 'a', 'b', max_rows_per_sec => 100);
+SELECT rows, batches, elapsed_ms >= 750 AS paced FROM bulk_status.last_run();
+
 -- with no standby, a replication lag cap never waits
 CALL bulk_status.transition('t', 'a', 'b', max_replication_lag => '1 ms');
 SELECT status, count(*) FROM t GROUP BY 1;
