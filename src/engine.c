@@ -715,6 +715,22 @@ check_skipped(BulkEngine *e, bool lower, bool upper)
 }
 
 /*
+ * Lock the table the caller named (while walking one of its leaves), or
+ * raise 42P01 if it was dropped during the run.
+ */
+static void
+lock_named_table(BulkEngine *e, LOCKMODE mode)
+{
+	Relation	named = try_relation_open(e->args->relid, mode);
+
+	if (named == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("relation %s was dropped during the transition", e->parent_name)));
+	relation_close(named, NoLock);
+}
+
+/*
  * Lock the target for this batch's transaction, as its UPDATE would, and
  * make sure it is still the relation the run started on: no lock is held
  * between batches, and the kept plans name it by name.  For a leaf, lock
@@ -728,15 +744,7 @@ lock_target(BulkEngine *e)
 	Relation	rel;
 
 	if (e->target_relid != e->args->relid)
-	{
-		Relation	named = try_relation_open(e->args->relid, RowExclusiveLock);
-
-		if (named == NULL)
-			ereport(ERROR,
-					(errcode(ERRCODE_UNDEFINED_TABLE),
-					 errmsg("relation %s was dropped during the transition", e->parent_name)));
-		relation_close(named, NoLock);
-	}
+		lock_named_table(e, RowExclusiveLock);
 	rel = try_relation_open(e->target_relid, RowExclusiveLock);
 	if (rel == NULL)
 	{
@@ -965,6 +973,22 @@ resize_batches(BulkEngine *e, int size)
 }
 
 
+/*
+ * Commit the current transaction and start the next, with batch_cxt
+ * current: committing a transaction that wrote rows leaves a small
+ * allocation in the current context (PostgreSQL 15 asks pgstat for the
+ * stats to drop with palloc(0)), which would otherwise pile up, one per
+ * batch, in a context that lives on.  Leaves run_cxt current.
+ */
+static void
+commit(BulkEngine *e)
+{
+	MemoryContextSwitchTo(e->batch_cxt);
+	SPI_commit();
+	MemoryContextSwitchTo(e->run_cxt);
+	MemoryContextReset(e->batch_cxt);
+}
+
 /* Walk from the current position to the end, committing every batch. */
 static void
 run_pass(BulkEngine *e, bool skip)
@@ -1013,16 +1037,7 @@ run_pass(BulkEngine *e, bool skip)
 		e->stats.batches++;
 		bulk_stats_sample(&e->stats, e->run_cxt);
 
-		/*
-		 * Commit with batch_cxt current: committing a transaction that wrote
-		 * rows leaves a small allocation in the current context (PostgreSQL
-		 * 15 asks pgstat for the stats to drop with palloc(0)), which would
-		 * otherwise pile up, one per batch, in a context that lives on.
-		 */
-		MemoryContextSwitchTo(e->batch_cxt);
-		SPI_commit();
-		MemoryContextSwitchTo(e->run_cxt);
-		MemoryContextReset(e->batch_cxt);
+		commit(e);
 		bulk_stats_finish(&e->stats, e->start);
 
 		report_progress(e, false);
@@ -1532,15 +1547,7 @@ open_target(BulkEngine *e, Oid relid)
 
 	/* A leaf may be gone with the named table itself: that is an error. */
 	if (relid != e->args->relid)
-	{
-		Relation	named = try_relation_open(e->args->relid, AccessShareLock);
-
-		if (named == NULL)
-			ereport(ERROR,
-					(errcode(ERRCODE_UNDEFINED_TABLE),
-					 errmsg("relation %s was dropped during the transition", e->parent_name)));
-		relation_close(named, NoLock);
-	}
+		lock_named_table(e, AccessShareLock);
 	rel = try_relation_open(relid, AccessShareLock);
 	if (rel == NULL)
 		return false;
@@ -1779,6 +1786,13 @@ bulk_transition_run(BulkTransitionArgs *args, bool atomic)
 		{
 			if (!open_target(e, lfirst_oid(lc)))
 				continue;
+
+			/*
+			 * Commit the set-up, so that no lock it took is held through a
+			 * pause before the target's first batch: a DDL statement queued
+			 * behind such a lock would stall every query on the table.
+			 */
+			commit(e);
 			run_pass(e, args->skip_locked);
 			if (e->skipped)
 			{
