@@ -103,6 +103,29 @@ CREATE PROCEDURE bulk_status.transition(rel regclass,
 AS 'MODULE_PATHNAME', 'bulk_status_transition'
 LANGUAGE C;
 
+-- Delete the rows with a status, in batches, committed per batch, with the
+-- options of a transition: retention of DELETED rows, say.
+CREATE PROCEDURE bulk_status.purge(rel regclass,
+                                   status text,
+                                   filter text DEFAULT NULL,
+                                   status_column name DEFAULT 'status',
+                                   batch_size integer DEFAULT 10000,
+                                   strategy text DEFAULT 'auto',
+                                   sleep_ms integer DEFAULT 0,
+                                   lock_timeout_ms integer DEFAULT 0,
+                                   max_retries integer DEFAULT 5,
+                                   skip_locked boolean DEFAULT false,
+                                   dry_run boolean DEFAULT false,
+                                   max_rows_per_sec integer DEFAULT 0,
+                                   target_batch_ms integer DEFAULT 0,
+                                   min_batch_size integer DEFAULT 100,
+                                   max_batch_size integer DEFAULT 100000,
+                                   max_replication_lag interval DEFAULT NULL,
+                                   source regclass DEFAULT NULL,
+                                   INOUT rows_deleted bigint DEFAULT NULL)
+AS 'MODULE_PATHNAME', 'bulk_status_purge'
+LANGUAGE C;
+
 -- Set a column to a value, in batches, wherever it has any other value (on
 -- the rows of source, and matching filter): the batched write of a
 -- generation-based sync cycle.

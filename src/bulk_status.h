@@ -149,6 +149,7 @@ typedef struct BulkTransitionArgs
 	Oid			source;			/* InvalidOid: every matching row */
 	bool		any_from;		/* a stamp: change rows with any other value
 								 * (from_status unused) */
+	bool		delete_rows;	/* a purge: delete the rows (to_status unused) */
 } BulkTransitionArgs;
 
 extern BulkStrategy bulk_parse_strategy(const char *name);

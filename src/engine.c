@@ -427,6 +427,22 @@ append_source_match(BulkEngine *e, StringInfo sql)
 }
 
 /*
+ * Append the head of the statement that changes a batch's rows: "UPDATE
+ * t SET status = $1", or for a purge "DELETE FROM t", followed by " FROM "
+ * or " USING " if the caller appends what to join.
+ */
+static void
+append_change_head(BulkEngine *e, StringInfo sql, bool with_from)
+{
+	if (e->args->delete_rows)
+		appendStringInfo(sql, "DELETE FROM %s%s%s", e->target, e->alias_clause,
+						 with_from ? " USING " : "");
+	else
+		appendStringInfo(sql, "UPDATE %s%s SET %s = $%d%s", e->target, e->alias_clause,
+						 e->status, PARAM_TO + 1, with_from ? " FROM " : "");
+}
+
+/*
  * The statement that changes one batch.  For range and ctid it is a plain
  * UPDATE of the batch's rows, or with skip_locked an UPDATE joined to the
  * rows it could lock.  For limit it locks the next rows by key, updates
@@ -456,9 +472,10 @@ update_sql(BulkEngine *e, bool lower, bool upper, bool skip)
 		append_batch_rows(e, &sql, lower, false);
 		appendStringInfoString(&sql, " ORDER BY ");
 		bulk_append_key_list(&sql, e->key, e->alias, false);
-		appendStringInfo(&sql, " LIMIT %d FOR UPDATE%s), bulk_status_update AS (UPDATE %s%s SET %s = $%d FROM " BATCH_CTE " WHERE ",
-						 e->batch_size, skip ? " SKIP LOCKED" : "",
-						 e->target, e->alias_clause, e->status, PARAM_TO + 1);
+		appendStringInfo(&sql, " LIMIT %d FOR UPDATE%s), bulk_status_update AS (",
+						 e->batch_size, skip ? " SKIP LOCKED" : "");
+		append_change_head(e, &sql, true);
+		appendStringInfoString(&sql, BATCH_CTE " WHERE ");
 		append_join_to_locked(e, &sql);
 		append_bounds(e, &sql, lower, false);
 		appendStringInfoString(&sql, " AND ");
@@ -484,8 +501,7 @@ update_sql(BulkEngine *e, bool lower, bool upper, bool skip)
 	}
 	else if (e->strategy == BULK_STRATEGY_SOURCE && !skip)
 	{
-		appendStringInfo(&sql, "UPDATE %s%s SET %s = $%d FROM ",
-						 e->target, e->alias_clause, e->status, PARAM_TO + 1);
+		append_change_head(e, &sql, true);
 		append_source_slice(e, &sql, false);
 		append_batch_rows(e, &sql, lower, upper);
 		append_source_match(e, &sql);
@@ -498,14 +514,14 @@ update_sql(BulkEngine *e, bool lower, bool upper, bool skip)
 		append_source_slice(e, &sql, true);
 		append_batch_rows(e, &sql, lower, upper);
 		append_source_match(e, &sql);
-		appendStringInfo(&sql, " FOR UPDATE OF %s SKIP LOCKED) UPDATE %s%s SET %s = $%d FROM " BATCH_CTE " WHERE ",
-						 e->alias, e->target, e->alias_clause, e->status, PARAM_TO + 1);
+		appendStringInfo(&sql, " FOR UPDATE OF %s SKIP LOCKED) ", e->alias);
+		append_change_head(e, &sql, true);
+		appendStringInfoString(&sql, BATCH_CTE " WHERE ");
 		append_join_to_locked(e, &sql);
 	}
 	else if (!skip)
 	{
-		appendStringInfo(&sql, "UPDATE %s%s SET %s = $%d",
-						 e->target, e->alias_clause, e->status, PARAM_TO + 1);
+		append_change_head(e, &sql, false);
 		append_batch_rows(e, &sql, lower, upper);
 	}
 	else
@@ -518,8 +534,9 @@ update_sql(BulkEngine *e, bool lower, bool upper, bool skip)
 			bulk_append_key_list(&sql, e->key, e->alias, false);
 		appendStringInfo(&sql, " FROM %s%s", e->target, e->alias_clause);
 		append_batch_rows(e, &sql, lower, upper);
-		appendStringInfo(&sql, " FOR UPDATE SKIP LOCKED) UPDATE %s%s SET %s = $%d FROM " BATCH_CTE " WHERE ",
-						 e->target, e->alias_clause, e->status, PARAM_TO + 1);
+		appendStringInfoString(&sql, " FOR UPDATE SKIP LOCKED) ");
+		append_change_head(e, &sql, true);
+		appendStringInfoString(&sql, BATCH_CTE " WHERE ");
 		append_join_to_locked(e, &sql);
 		append_bounds(e, &sql, lower, upper);
 	}
@@ -604,6 +621,13 @@ get_exists_plan(BulkEngine *e, bool lower, bool upper)
 		MemoryContextSwitchTo(old);
 	}
 	return e->exists_plan[lower][upper];
+}
+
+/* What SPI reports for a batch's UPDATE, or a purge's DELETE. */
+static int
+change_result(BulkEngine *e)
+{
+	return e->args->delete_rows ? SPI_OK_DELETE : SPI_OK_UPDATE;
 }
 
 /*
@@ -817,7 +841,7 @@ run_batch(BulkEngine *e, bool skip)
 
 		set_tid_param(e, PARAM_LOWER, e->pos_block);
 		set_tid_param(e, PARAM_LOWER + 1, upper);
-		changed = execute(e, get_update_plan(e, true, true, skip), SPI_OK_UPDATE);
+		changed = execute(e, get_update_plan(e, true, true, skip), change_result(e));
 		if (skip)
 			check_skipped(e, true, true);
 		e->done = upper >= e->nblocks;
@@ -830,7 +854,7 @@ run_batch(BulkEngine *e, bool skip)
 		if (upper)
 			take_upper_key(e, 1);
 		SPI_freetuptable(SPI_tuptable);
-		changed = execute(e, get_update_plan(e, lower, upper, skip), SPI_OK_UPDATE);
+		changed = execute(e, get_update_plan(e, lower, upper, skip), change_result(e));
 		if (skip)
 			check_skipped(e, lower, upper);
 		e->done = !upper;
@@ -938,9 +962,12 @@ report_progress(BulkEngine *e, bool final)
 	INSTR_TIME_SUBTRACT(now, e->start);
 	elapsed = INSTR_TIME_GET_DOUBLE(now);
 	ereport(NOTICE,
-			(errmsg("transition of %s: %s" INT64_FORMAT " rows changed in " INT64_FORMAT " batches, %.1f s, %.0f rows/s",
+			(errmsg("%s of %s: %s" INT64_FORMAT " rows %s in " INT64_FORMAT " batches, %.1f s, %.0f rows/s",
+					e->args->delete_rows ? "purge" :
+					e->args->any_from ? "stamp" : "transition",
 					e->relname, final ? "done, " : "",
-					e->stats.rows, e->stats.batches, elapsed,
+					e->stats.rows, e->args->delete_rows ? "deleted" : "changed",
+					e->stats.batches, elapsed,
 					elapsed > 0 ? e->stats.rows / elapsed : 0.0)));
 }
 
@@ -1166,14 +1193,21 @@ has_column_privilege(Relation rel, AttrNumber attnum, AclMode mode)
 		pg_attribute_aclcheck(relid, attnum, GetUserId(), mode) == ACLCHECK_OK;
 }
 
-/* Whether the caller may read the key and status and write the status. */
+/*
+ * Whether the caller may read the key and status, and write the status
+ * (or, for a purge, delete rows).
+ */
 static bool
-has_transition_privileges(Relation rel, AttrNumber status_attnum, BulkKey *key)
+has_transition_privileges(Relation rel, AttrNumber status_attnum, BulkKey *key,
+						  bool delete_rows)
 {
 	int			i;
 
-	if (!has_column_privilege(rel, status_attnum, ACL_UPDATE) ||
-		!has_column_privilege(rel, status_attnum, ACL_SELECT))
+	if (delete_rows ?
+		pg_class_aclcheck(RelationGetRelid(rel), GetUserId(), ACL_DELETE) != ACLCHECK_OK :
+		!has_column_privilege(rel, status_attnum, ACL_UPDATE))
+		return false;
+	if (!has_column_privilege(rel, status_attnum, ACL_SELECT))
 		return false;
 	for (i = 0; key && i < key->nkeys; i++)
 		if (!has_column_privilege(rel, key->attnums[i], ACL_SELECT))
@@ -1181,14 +1215,15 @@ has_transition_privileges(Relation rel, AttrNumber status_attnum, BulkKey *key)
 	return true;
 }
 
-/* Whether rel has rules that rewrite an UPDATE. */
+/* Whether rel has rules that rewrite the run's UPDATE (or DELETE). */
 static bool
-has_update_rules(Relation rel)
+has_change_rules(BulkEngine *e, Relation rel)
 {
+	CmdType		cmd = e->args->delete_rows ? CMD_DELETE : CMD_UPDATE;
 	int			i;
 
 	for (i = 0; rel->rd_rules && i < rel->rd_rules->numLocks; i++)
-		if (rel->rd_rules->rules[i]->event == CMD_UPDATE)
+		if (rel->rd_rules->rules[i]->event == cmd)
 			return true;
 	return false;
 }
@@ -1223,15 +1258,19 @@ same_columns(Relation parent, Relation rel)
 	}
 }
 
-/* Whether UPDATE statements on rel fire statement-level triggers. */
+/* Whether the run's UPDATEs (or DELETEs) on rel fire statement-level triggers. */
 static bool
-has_statement_update_triggers(Relation rel)
+has_statement_triggers(BulkEngine *e, Relation rel)
 {
 	TriggerDesc *td = rel->trigdesc;
 
-	return td && (td->trig_update_before_statement ||
-				  td->trig_update_after_statement ||
-				  td->trig_update_new_table || td->trig_update_old_table);
+	if (td == NULL)
+		return false;
+	if (e->args->delete_rows)
+		return td->trig_delete_before_statement || td->trig_delete_after_statement ||
+			td->trig_delete_old_table;
+	return td->trig_update_before_statement || td->trig_update_after_statement ||
+		td->trig_update_new_table || td->trig_update_old_table;
 }
 
 /* Whether the status column is (or may be) part of rel's partition key. */
@@ -1282,8 +1321,8 @@ choose_targets(BulkEngine *e, Relation parent)
 
 		if (rel->rd_rel->relrowsecurity)
 			why = "row-level security is enabled";
-		else if (has_statement_update_triggers(rel))
-			why = "it has statement-level UPDATE triggers";
+		else if (has_statement_triggers(e, rel))
+			why = "it has statement-level triggers";
 		else if (rel->rd_rel->relkind == RELKIND_PARTITIONED_TABLE)
 		{
 			if (status_in_partition_key(rel, e->args->status_column))
@@ -1299,7 +1338,7 @@ choose_targets(BulkEngine *e, Relation parent)
 											e->args->status_column);
 			BulkKey    *key = bulk_find_key(rel);
 
-			if (!has_transition_privileges(rel, attnum, key))
+			if (!has_transition_privileges(rel, attnum, key, e->args->delete_rows))
 				why = "the caller lacks privileges on a partition";
 			else
 				leaves = lappend_oid(leaves, RelationGetRelid(rel));
@@ -1434,12 +1473,13 @@ setup_target(BulkEngine *e, Relation rel)
 	e->target_relid = RelationGetRelid(rel);
 	e->target_nsp = RelationGetNamespace(rel);
 	e->target_name = pstrdup(RelationGetRelationName(rel));
-	if (has_update_rules(rel))
+	if (has_change_rules(e, rel))
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("cannot change rows of \"%s\" in batches because it has UPDATE rules",
-						RelationGetRelationName(rel)),
-				 errdetail("A rule rewrites each batch's UPDATE into other statements.")));
+				 errmsg("cannot change rows of \"%s\" in batches because it has %s rules",
+						RelationGetRelationName(rel),
+						e->args->delete_rows ? "DELETE" : "UPDATE"),
+				 errdetail("A rule would rewrite each batch into other statements.")));
 	e->key = bulk_find_key(rel);
 	e->strategy = e->args->strategy;
 	if (OidIsValid(e->args->source))
@@ -1490,7 +1530,7 @@ setup_target(BulkEngine *e, Relation rel)
 	e->values = palloc0(sizeof(Datum) * e->nparams);
 	e->nulls = palloc(e->nparams);
 	memset(e->nulls, 'n', e->nparams);
-	e->nulls[PARAM_TO] = ' ';
+	e->nulls[PARAM_TO] = e->args->delete_rows ? 'n' : ' ';
 	e->nulls[PARAM_FROM] = e->args->any_from ? 'n' : ' ';
 	e->argtypes[PARAM_TO] = e->argtypes[PARAM_FROM] = e->status_type;
 	e->values[PARAM_TO] = e->to_value;
@@ -1645,7 +1685,6 @@ bulk_transition_run(BulkTransitionArgs *args, bool atomic)
 	BulkKey    *key;
 	List	   *targets;
 	ListCell   *lc;
-	int			i;
 	int64		result = 0;
 
 	/* The run context must survive the commits between batches. */
@@ -1673,7 +1712,8 @@ bulk_transition_run(BulkTransitionArgs *args, bool atomic)
 		e->batch_size = Min(Max(e->batch_size, args->min_batch_size),
 							args->max_batch_size);
 	bulk_throttle_init(&e->throttle, args);
-	bulk_stats_start(&e->stats, "transition");
+	bulk_stats_start(&e->stats, args->delete_rows ? "purge" :
+					 args->any_from ? "stamp" : "transition");
 	INSTR_TIME_SET_CURRENT(e->start);
 	e->last_progress = e->start;
 
@@ -1700,12 +1740,13 @@ bulk_transition_run(BulkTransitionArgs *args, bool atomic)
 
 	/* Status literals become values of the column's type, or fail now. */
 	getTypeInputInfo(status_att->atttypid, &typinput, &typioparam);
-	e->to_value = OidInputFunctionCall(typinput, args->to_status,
-									   typioparam, status_att->atttypmod);
+	if (!args->delete_rows)
+		e->to_value = OidInputFunctionCall(typinput, args->to_status,
+										   typioparam, status_att->atttypmod);
 	if (!args->any_from)
 		e->from_value = OidInputFunctionCall(typinput, args->from_status,
 											 typioparam, status_att->atttypmod);
-	if (!args->any_from &&
+	if (!args->any_from && !args->delete_rows &&
 		status_values_equal(status_att, e->from_value, e->to_value))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -1713,12 +1754,11 @@ bulk_transition_run(BulkTransitionArgs *args, bool atomic)
 				 errdetail("Both are %s for column \"%s\".",
 						   quote_literal_cstr(args->from_status), args->status_column)));
 
-	/* Privileges on the named table: read the key and status, write the status. */
+	/* Privileges on the named table, before any batch. */
 	key = bulk_find_key(rel);
-	check_column_privilege(rel, status_attnum, ACL_UPDATE);
-	check_column_privilege(rel, status_attnum, ACL_SELECT);
-	for (i = 0; key && i < key->nkeys; i++)
-		check_column_privilege(rel, key->attnums[i], ACL_SELECT);
+	if (!has_transition_privileges(rel, status_attnum, key, args->delete_rows))
+		aclcheck_error(ACLCHECK_NO_PRIV, get_relkind_objtype(rel->rd_rel->relkind),
+					   RelationGetRelationName(rel));
 
 	bulk_check_filter(rel, args->filter);
 	if (OidIsValid(args->source))
@@ -1759,11 +1799,15 @@ bulk_transition_run(BulkTransitionArgs *args, bool atomic)
 										 &stmt, &plan);
 			}
 		ereport(NOTICE,
-				(errmsg("dry run: " INT64_FORMAT " rows of %s would change from %s to %s, strategy %s%s",
+				(errmsg("dry run: " INT64_FORMAT " rows of %s would %s, strategy %s%s",
 						result, e->parent_name,
-						args->any_from ? "any other value" :
-						quote_literal_cstr(args->from_status),
-						quote_literal_cstr(args->to_status),
+						args->delete_rows ?
+						psprintf("be deleted (%s %s)", quote_identifier(args->status_column),
+								 quote_literal_cstr(args->from_status)) :
+						psprintf("change from %s to %s",
+								 args->any_from ? "any other value" :
+								 quote_literal_cstr(args->from_status),
+								 quote_literal_cstr(args->to_status)),
 						strategy_name(first),
 						mixed ? " (others on some partitions)" : ""),
 				 errdetail("About " INT64_FORMAT " %s of %s %d rows, %d %s.",

@@ -69,9 +69,13 @@ source_arg(FunctionCallInfo fcinfo, int argno)
 	return source;
 }
 
-/* Read the procedure's arguments into args, checking each. */
+/*
+ * Read the procedure's arguments into args, checking each.  A purge has
+ * the arguments of a transition but to_status (its status argument is the
+ * transition's from_status); "n" below is the transition's numbering.
+ */
 static void
-read_args(FunctionCallInfo fcinfo, BulkTransitionArgs *args)
+read_args(FunctionCallInfo fcinfo, BulkTransitionArgs *args, bool purge)
 {
 	static const char *const names[] = {
 		"rel", "from_status", "to_status", NULL, "status_column",
@@ -79,32 +83,37 @@ read_args(FunctionCallInfo fcinfo, BulkTransitionArgs *args)
 		"max_retries", "skip_locked", "dry_run", "max_rows_per_sec",
 		"target_batch_ms", "min_batch_size", "max_batch_size", NULL
 	};
-	int			i;
+	int			n;
 
-	for (i = 0; i < lengthof(names); i++)
-		if (names[i] != NULL)
-			bulk_require_arg(PG_ARGISNULL(i), names[i]);
+#define ARG(n) ((n) < 2 || !purge ? (n) : (n) - 1)
+	for (n = 0; n < lengthof(names); n++)
+		if (names[n] != NULL && !(purge && n == 2))
+			bulk_require_arg(PG_ARGISNULL(ARG(n)),
+							 purge && n == 1 ? "status" : names[n]);
 
 	memset(args, 0, sizeof(BulkTransitionArgs));
+	args->delete_rows = purge;
 	args->relid = PG_GETARG_OID(0);
 	args->from_status = text_to_cstring(PG_GETARG_TEXT_PP(1));
-	args->to_status = text_to_cstring(PG_GETARG_TEXT_PP(2));
-	args->filter = PG_ARGISNULL(3) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(3));
-	args->status_column = pstrdup(NameStr(*PG_GETARG_NAME(4)));
-	args->batch_size = PG_GETARG_INT32(5);
-	args->strategy = bulk_parse_strategy(text_to_cstring(PG_GETARG_TEXT_PP(6)));
-	args->sleep_ms = PG_GETARG_INT32(7);
-	args->lock_timeout_ms = PG_GETARG_INT32(8);
-	args->max_retries = PG_GETARG_INT32(9);
-	args->skip_locked = PG_GETARG_BOOL(10);
-	args->dry_run = PG_GETARG_BOOL(11);
-	args->max_rows_per_sec = PG_GETARG_INT32(12);
-	args->target_batch_ms = PG_GETARG_INT32(13);
-	args->min_batch_size = PG_GETARG_INT32(14);
-	args->max_batch_size = PG_GETARG_INT32(15);
-	args->max_replication_lag_ms = PG_ARGISNULL(16) ? 0 :
-		interval_ms(PG_GETARG_INTERVAL_P(16), "max_replication_lag");
-	args->source = source_arg(fcinfo, 17);
+	if (!purge)
+		args->to_status = text_to_cstring(PG_GETARG_TEXT_PP(2));
+	args->filter = PG_ARGISNULL(ARG(3)) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(ARG(3)));
+	args->status_column = pstrdup(NameStr(*PG_GETARG_NAME(ARG(4))));
+	args->batch_size = PG_GETARG_INT32(ARG(5));
+	args->strategy = bulk_parse_strategy(text_to_cstring(PG_GETARG_TEXT_PP(ARG(6))));
+	args->sleep_ms = PG_GETARG_INT32(ARG(7));
+	args->lock_timeout_ms = PG_GETARG_INT32(ARG(8));
+	args->max_retries = PG_GETARG_INT32(ARG(9));
+	args->skip_locked = PG_GETARG_BOOL(ARG(10));
+	args->dry_run = PG_GETARG_BOOL(ARG(11));
+	args->max_rows_per_sec = PG_GETARG_INT32(ARG(12));
+	args->target_batch_ms = PG_GETARG_INT32(ARG(13));
+	args->min_batch_size = PG_GETARG_INT32(ARG(14));
+	args->max_batch_size = PG_GETARG_INT32(ARG(15));
+	args->max_replication_lag_ms = PG_ARGISNULL(ARG(16)) ? 0 :
+		interval_ms(PG_GETARG_INTERVAL_P(ARG(16)), "max_replication_lag");
+	args->source = source_arg(fcinfo, ARG(17));
+#undef ARG
 
 	if (args->batch_size <= 0)
 		ereport(ERROR,
@@ -169,8 +178,23 @@ bulk_status_transition(PG_FUNCTION_ARGS)
 {
 	BulkTransitionArgs args;
 
-	read_args(fcinfo, &args);
+	read_args(fcinfo, &args, false);
 	return run_procedure(fcinfo, &args, "bulk_status.transition");
+}
+
+PG_FUNCTION_INFO_V1(bulk_status_purge);
+
+/*
+ * CALL bulk_status.purge(rel, status, ...): delete the rows with a status,
+ * in batches, with the options and guarantees of a transition.
+ */
+Datum
+bulk_status_purge(PG_FUNCTION_ARGS)
+{
+	BulkTransitionArgs args;
+
+	read_args(fcinfo, &args, true);
+	return run_procedure(fcinfo, &args, "bulk_status.purge");
 }
 
 PG_FUNCTION_INFO_V1(bulk_status_stamp);
