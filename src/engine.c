@@ -118,6 +118,7 @@ typedef struct BulkEngine
 	MemoryContext pos_cxt[2];	/* positions: current and next */
 	int			cur;			/* which pos_cxt holds the current one */
 	List	   *plans;			/* kept plans, freed with run_cxt */
+	List	   *refreshed;		/* relations whose statistics it refreshed */
 
 	char	   *parent_name;	/* the table named by the caller, quoted */
 	char	   *parent_alias;	/* its unqualified name, quoted */
@@ -1409,29 +1410,84 @@ estimated_share(BulkEngine *e)
 }
 
 /*
- * Whether the planner expects few rows of rel to match (see SPARSE_SHARE).
- * Its guess means nothing without statistics on the status column, or when
- * many rows changed since they were gathered: in a sync cycle, the prepare
- * phase turns most rows into the status the next phase starts from, and
- * the statistics still say that status is rare.  Then rel is not called
- * sparse.
+ * Whether rel's statistics on its status column exist, and whether they
+ * are stale: more than STALE_SHARE of its rows changed since they were
+ * gathered.  In a sync cycle the prepare phase turns most rows into the
+ * status the next phase starts from, while the statistics still say that
+ * status is rare.
  */
 static bool
-looks_sparse(BulkEngine *e, Relation rel)
+status_stats(BulkEngine *e, Relation rel, bool *stale)
 {
 	Oid			relid = RelationGetRelid(rel);
 	AttrNumber	attnum = get_attnum(relid, e->args->status_column);
 	bool		inh = rel->rd_rel->relkind == RELKIND_PARTITIONED_TABLE;
 	PgStat_StatTabEntry *tab;
+	PgStat_TableStatus *local;
+	PgStat_Counter changed;
 
-	if (e->args->any_from)
-		return false;			/* a stamp changes most rows, as a rule */
+	*stale = false;
 	if (!SearchSysCacheExists3(STATRELATTINH, ObjectIdGetDatum(relid),
 							   Int16GetDatum(attnum), BoolGetDatum(inh)))
 		return false;
+	/* changes reported so far, and this session's own not reported yet */
 	tab = pgstat_fetch_stat_tabentry(relid);
-	if (tab != NULL &&
-		tab->changes_since_analyze > STALE_SHARE * Max(rel->rd_rel->reltuples, 1))
+	local = find_tabstat_entry(relid);
+	changed = (tab ? tab->changes_since_analyze : 0) +
+		(local ? local->t_counts.t_changed_tuples : 0);
+	*stale = changed > STALE_SHARE * Max(rel->rd_rel->reltuples, 1);
+	return true;
+}
+
+/*
+ * Refresh stale statistics of a plain table's status and key columns
+ * before planning batches on them, when the caller owns it (as ANALYZE
+ * requires): with statistics that call the from status rare, the planner
+ * drives a batch from a scan of the whole table.  Returns whether it did.
+ */
+static bool
+refresh_stale_stats(BulkEngine *e, Relation rel)
+{
+	StringInfoData sql;
+	bool		stale;
+	int			i;
+
+	MemoryContext old;
+
+	if (list_member_oid(e->refreshed, RelationGetRelid(rel)))
+		return true;
+	if (rel->rd_rel->relkind != RELKIND_RELATION ||
+		!status_stats(e, rel, &stale) || !stale ||
+		!pg_class_ownercheck(RelationGetRelid(rel), GetUserId()))
+		return false;
+	initStringInfo(&sql);
+	appendStringInfo(&sql, "ANALYZE %s (%s", bulk_quoted_relname(rel), e->status);
+	for (i = 0; e->key && i < e->key->nkeys; i++)
+		appendStringInfo(&sql, ", %s", e->key->names[i]);
+	appendStringInfoChar(&sql, ')');
+	if (SPI_execute(sql.data, false, 0) != SPI_OK_UTILITY)
+		elog(ERROR, "ANALYZE failed");
+	pfree(sql.data);
+	old = MemoryContextSwitchTo(e->run_cxt);
+	e->refreshed = lappend_oid(e->refreshed, RelationGetRelid(rel));
+	MemoryContextSwitchTo(old);
+	return true;
+}
+
+/*
+ * Whether the planner expects few rows of rel to match (see SPARSE_SHARE).
+ * Its guess means nothing without statistics on the status column, or with
+ * stale ones (see status_stats) that could not be refreshed; then rel is
+ * not called sparse.
+ */
+static bool
+looks_sparse(BulkEngine *e, Relation rel, bool refreshed)
+{
+	bool		stale;
+
+	if (e->args->any_from)
+		return false;			/* a stamp changes most rows, as a rule */
+	if (!status_stats(e, rel, &stale) || (stale && !refreshed))
 		return false;
 	return estimated_share(e) < SPARSE_SHARE;
 }
@@ -1444,6 +1500,7 @@ static void
 setup_target(BulkEngine *e, Relation rel)
 {
 	int			i;
+	bool		refreshed;
 
 	bulk_free_plan_callback(&e->plans);
 	memset(e->upper_plan, 0, sizeof(e->upper_plan));
@@ -1481,12 +1538,13 @@ setup_target(BulkEngine *e, Relation rel)
 						e->args->delete_rows ? "DELETE" : "UPDATE"),
 				 errdetail("A rule would rewrite each batch into other statements.")));
 	e->key = bulk_find_key(rel);
+	refreshed = refresh_stale_stats(e, rel);
 	e->strategy = e->args->strategy;
 	if (OidIsValid(e->args->source))
 		e->strategy = BULK_STRATEGY_SOURCE;
 	else if (e->strategy == BULK_STRATEGY_AUTO)
 		e->strategy = e->key == NULL ? BULK_STRATEGY_CTID :
-			looks_sparse(e, rel) ? BULK_STRATEGY_LIMIT : BULK_STRATEGY_RANGE;
+			looks_sparse(e, rel, refreshed) ? BULK_STRATEGY_LIMIT : BULK_STRATEGY_RANGE;
 	if (e->strategy != BULK_STRATEGY_CTID && e->key == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),

@@ -342,7 +342,13 @@ CALL bulk_status.transition('au_fresh', 'rare', 'x', dry_run => true);
 -- 'common' became 'rare', the statistics still call 'rare' rare
 CALL bulk_status.transition('au', 'common', 'rare');
 SELECT pg_stat_force_next_flush();
+SELECT pg_stat_clear_snapshot();
+SELECT analyze_count AS analyzed_before FROM pg_stat_user_tables WHERE relid = 'au'::regclass \gset
 CALL bulk_status.transition('au', 'rare', 'x', dry_run => true);
+-- the run refreshed them itself (the caller owns the table), once
+SELECT pg_stat_clear_snapshot();
+SELECT analyze_count = :analyzed_before + 1 AS refreshed_once
+  FROM pg_stat_user_tables WHERE relid = 'au'::regclass;
 \set VERBOSITY default
 
 --
