@@ -475,24 +475,27 @@ update_sql(BulkEngine *e, bool lower, bool upper, bool skip)
 		bulk_append_key_list(&sql, e->key, e->alias, false);
 		appendStringInfo(&sql, " LIMIT %d FOR UPDATE%s), bulk_status_update AS (",
 						 e->batch_size, skip ? " SKIP LOCKED" : "");
-		append_change_head(e, &sql, true);
-		appendStringInfoString(&sql, BATCH_CTE " WHERE ");
-		append_join_to_locked(e, &sql);
-		append_bounds(e, &sql, lower, false);
-		appendStringInfoString(&sql, " AND ");
+
+		/*
+		 * Find the locked rows by key with "k1 = ANY (locked k1s)", which
+		 * the key index answers with one probe per row, whatever the
+		 * planner guesses about the batch's key span; a join alone was
+		 * planned as a hash of half the table for sparse matches.  With
+		 * one key column that is the whole match; with more, the join
+		 * completes it.
+		 */
+		append_change_head(e, &sql, e->key->nkeys > 1);
 		if (e->key->nkeys > 1)
 		{
-			appendStringInfoChar(&sql, '(');
-			bulk_append_key_list(&sql, e->key, e->alias, false);
-			appendStringInfoChar(&sql, ')');
+			appendStringInfoString(&sql, BATCH_CTE " WHERE ");
+			append_join_to_locked(e, &sql);
+			appendStringInfoString(&sql, " AND ");
 		}
 		else
-			bulk_append_key_list(&sql, e->key, e->alias, false);
-		appendStringInfoString(&sql, " <= (SELECT ");
-		bulk_append_key_list(&sql, e->key, NULL, false);
-		appendStringInfoString(&sql, " FROM " BATCH_CTE " ORDER BY ");
-		bulk_append_key_list(&sql, e->key, NULL, true);
-		appendStringInfoString(&sql, " LIMIT 1) RETURNING 1)"
+			appendStringInfoString(&sql, " WHERE ");
+		appendStringInfo(&sql, "%s.%s = ANY (ARRAY(SELECT %s FROM " BATCH_CTE "",
+						 e->alias, e->key->names[0], e->key->names[0]);
+		appendStringInfoString(&sql, ")) RETURNING 1)"
 							   " SELECT (SELECT pg_catalog.count(*) FROM bulk_status_update),"
 							   " (SELECT pg_catalog.count(*) FROM " BATCH_CTE "), ");
 		bulk_append_key_list(&sql, e->key, NULL, false);
