@@ -76,6 +76,10 @@ extern void bulk_append_key_cmp(StringInfo buf, BulkKey *key,
 								const char *alias, const char *op,
 								int first_param);
 extern SPIPlanPtr bulk_prepare(const char *sql, int nargs, Oid *argtypes);
+extern SPIPlanPtr bulk_prepare_opts(const char *sql, int nargs, Oid *argtypes,
+									int options);
+extern int	bulk_jit_off(void);
+extern void bulk_jit_restore(int level);
 extern void bulk_free_plan_callback(void *arg);
 extern void bulk_require_arg(bool isnull, const char *argname);
 extern uint64 bulk_state_execute(const char *table, const char *sql, int nargs,

@@ -347,6 +347,8 @@ bulk_status_cursor_fetch(PG_FUNCTION_ARGS)
 	BulkRunStats stats;
 	instr_time	start;
 	OwnerContext oc;
+	SPIPlanPtr	plan;
+	int			jit;
 
 	bulk_require_arg(PG_ARGISNULL(0), "name");
 	name = text_to_cstring(PG_GETARG_TEXT_PP(0));
@@ -400,9 +402,14 @@ bulk_status_cursor_fetch(PG_FUNCTION_ARGS)
 	if (cs->position)
 		pos = position_values(q.key, cs->position);
 	sql = bulk_keyset_query_sql(&q, pos != NULL, max_rows);
-	if (SPI_execute_with_args(sql, pos ? q.key->nkeys : 0, q.key->types, pos,
-							  NULL, false, 0) != SPI_OK_SELECT)
+	plan = SPI_prepare_cursor(sql, pos ? q.key->nkeys : 0, q.key->types,
+							  CURSOR_OPT_GENERIC_PLAN);
+	if (plan == NULL)
+		elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
+	jit = bulk_jit_off();
+	if (SPI_execute_plan(plan, pos, NULL, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "cursor fetch failed");
+	bulk_jit_restore(jit);
 	n = SPI_processed;
 	for (i = 0; i < n; i++)
 	{

@@ -643,8 +643,10 @@ static uint64
 execute(BulkEngine *e, SPIPlanPtr plan, int expected)
 {
 	MemoryContext cxt = CurrentMemoryContext;
+	int			jit = bulk_jit_off();
 	int			rc = SPI_execute_plan(plan, e->values, e->nulls, false, 0);
 
+	bulk_jit_restore(jit);
 	MemoryContextSwitchTo(cxt);
 	if (rc != expected)
 		elog(ERROR, "unexpected SPI result %s", SPI_result_code_string(rc));

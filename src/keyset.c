@@ -29,6 +29,7 @@
 #include "parser/parser.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/syscache.h"
@@ -406,7 +407,19 @@ bulk_append_key_cmp(StringInfo buf, BulkKey *key, const char *alias,
 SPIPlanPtr
 bulk_prepare(const char *sql, int nargs, Oid *argtypes)
 {
-	SPIPlanPtr	plan = SPI_prepare(sql, nargs, argtypes);
+	return bulk_prepare_opts(sql, nargs, argtypes, 0);
+}
+
+/*
+ * bulk_prepare() with cursor options: CURSOR_OPT_GENERIC_PLAN for keyset
+ * reads, whose ordered key-index scan is right whatever the position (a
+ * custom plan near the end of a table switched to a bitmap scan and a
+ * sort that spilled to disk).
+ */
+SPIPlanPtr
+bulk_prepare_opts(const char *sql, int nargs, Oid *argtypes, int options)
+{
+	SPIPlanPtr	plan = SPI_prepare_cursor(sql, nargs, argtypes, options);
 
 	if (plan == NULL)
 		elog(ERROR, "SPI_prepare failed for \"%s\": %s",
@@ -476,4 +489,29 @@ bulk_state_execute(const char *table, const char *sql, int nargs,
 		elog(ERROR, "statement on bulk_status.%s failed: %s",
 			 table, SPI_result_code_string(rc));
 	return SPI_processed;
+}
+
+/*
+ * Enter a GUC nest level with JIT off, for a statement the engine runs
+ * batch after batch: JIT compiles anew on every execution, and a batch
+ * statement on a large table costs enough to pass jit_above_cost, so each
+ * batch would pay a compilation (and the backend's memory would grow with
+ * LLVM's).  bulk_jit_restore() leaves the level; an error leaves it
+ * through (sub)transaction abort.
+ */
+int
+bulk_jit_off(void)
+{
+	int			level = NewGUCNestLevel();
+
+	(void) set_config_option("jit", "off", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	return level;
+}
+
+/* Leave the nest level bulk_jit_off() entered. */
+void
+bulk_jit_restore(int level)
+{
+	AtEOXact_GUC(false, level);
 }

@@ -219,6 +219,7 @@ fetch_batch(BulkScan *st, int batch_size)
 {
 	int			nkeys = st->q.key->nkeys;
 	uint64		i;
+	int			jit;
 	MemoryContext old;
 
 	MemoryContextReset(st->batch_cxt);
@@ -226,9 +227,11 @@ fetch_batch(BulkScan *st, int batch_size)
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
+	jit = bulk_jit_off();
 	if (SPI_execute_plan(st->has_pos ? st->next_plan : st->first_plan,
 						 st->pos, NULL, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "scan batch failed");
+	bulk_jit_restore(jit);
 
 	st->nrows = SPI_processed;
 	st->next = 0;
@@ -287,10 +290,11 @@ scan_start(FunctionCallInfo fcinfo, MemoryContext fn_cxt)
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	bulk_check_filter(rel, filter);
-	st->first_plan = bulk_prepare(bulk_keyset_query_sql(&st->q, false, batch_size),
-								  0, NULL);
-	st->next_plan = bulk_prepare(bulk_keyset_query_sql(&st->q, true, batch_size),
-								 st->q.key->nkeys, st->q.key->types);
+	st->first_plan = bulk_prepare_opts(bulk_keyset_query_sql(&st->q, false, batch_size),
+									   0, NULL, CURSOR_OPT_GENERIC_PLAN);
+	st->next_plan = bulk_prepare_opts(bulk_keyset_query_sql(&st->q, true, batch_size),
+									  st->q.key->nkeys, st->q.key->types,
+									  CURSOR_OPT_GENERIC_PLAN);
 	SPI_finish();
 
 	/* The plan list belongs to scan_cxt, whose deletion frees the plans. */

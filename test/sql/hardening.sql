@@ -386,6 +386,26 @@ CALL bulk_status.transition('ch', 'SYNCED', 'DONE', dry_run => true);
 CALL bulk_status.transition('ch', '011', '111', status_column => 'flags', dry_run => true);
 \set VERBOSITY default
 
+--
+-- 13. batch statements run without JIT (it would compile anew for every
+-- batch), and the session's own setting is left as it was
+--
+CREATE TABLE jt (id int PRIMARY KEY, status text NOT NULL);
+INSERT INTO jt SELECT g, 'a' FROM generate_series(1, 30) g;
+CREATE TABLE jit_seen (setting text);
+CREATE FUNCTION note_jit() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  INSERT INTO jit_seen VALUES (current_setting('jit'));
+  RETURN NEW;
+END $$;
+CREATE TRIGGER note_jit BEFORE UPDATE ON jt FOR EACH ROW EXECUTE FUNCTION note_jit();
+SET jit = on;
+CALL bulk_status.transition('jt', 'a', 'b', batch_size => 10);
+CALL bulk_status.transition('jt', 'b', 'c', batch_size => 10, strategy => 'limit');
+SELECT setting, count(*) FROM jit_seen GROUP BY 1;
+SHOW jit;
+RESET jit;
+
 -- clean up
 RESET search_path;
 SET client_min_messages = warning;
