@@ -357,74 +357,94 @@ append_batch_rows(BulkEngine *e, StringInfo sql, bool lower, bool upper)
 }
 
 /*
- * Append the join of the target to the rows the batch locked: on the key,
- * or on (tableoid, ctid) for ctid batches.  Joining on the key lets an
- * UPDATE that meets a row updated since its snapshot follow it to its
- * newest version and recheck it (EvalPlanQual), as any UPDATE does.
+ * Append the join of the target to the rows a ctid batch locked: on
+ * (tableoid, ctid), within the batch's block range.
  */
 static void
-append_join_to_locked(BulkEngine *e, StringInfo sql)
+append_join_to_locked_tids(BulkEngine *e, StringInfo sql)
 {
-	int			i;
-
-	if (e->strategy == BULK_STRATEGY_CTID)
-	{
-		appendStringInfo(sql, "%s.ctid = " BATCH_CTE ".bulk_status_tid AND %s.tableoid = " BATCH_CTE ".bulk_status_toid",
-						 e->alias, e->alias);
-		return;
-	}
-	for (i = 0; i < e->key->nkeys; i++)
-		appendStringInfo(sql, "%s%s.%s = " BATCH_CTE ".%s", i > 0 ? " AND " : "",
-						 e->alias, e->key->names[i], e->key->names[i]);
+	appendStringInfo(sql, "%s.ctid = " BATCH_CTE ".bulk_status_tid AND %s.tableoid = " BATCH_CTE ".bulk_status_toid",
+					 e->alias, e->alias);
 }
 
 /*
- * Append the source's key columns as the slice exposes them: converted to
- * the key's types, in the key's collations, under private names
- * (bulk_status_k1...), so that they compare the way the key index does and
- * a filter's unqualified column names still mean the table's columns.
+ * Append the key columns of a key set, the first ncols of them: the
+ * source's key columns as the batch's slice of it (blocks [$3, $4), a TID
+ * range scan) converted to the key's types and collations, so that they
+ * compare the way the key index does; or the locked batch's key columns.
  */
 static void
-append_source_columns(BulkEngine *e, StringInfo sql)
+append_key_set(BulkEngine *e, StringInfo sql, bool source, int ncols)
 {
 	int			i;
 
+	appendStringInfoString(sql, "SELECT ");
+	for (i = 0; i < ncols; i++)
+	{
+		appendStringInfo(sql, "%s%s", i > 0 ? ", " : "", e->key->names[i]);
+		if (!source)
+			continue;
+		/* typmod -1 "given": bpchar, not character, which means char(1) */
+		appendStringInfo(sql, "::%s", format_type_extended(e->key->types[i], -1,
+														   FORMAT_TYPE_TYPEMOD_GIVEN |
+														   FORMAT_TYPE_FORCE_QUALIFY));
+		if (OidIsValid(e->key->collations[i]))
+			appendStringInfo(sql, " COLLATE %s", qualified_collation(e->key->collations[i]));
+	}
+	if (source)
+		appendStringInfo(sql, " FROM %s WHERE ctid >= $%d AND ctid < $%d",
+						 e->source, PARAM_LOWER + 1, PARAM_LOWER + 2);
+	else
+		appendStringInfoString(sql, " FROM " BATCH_CTE);
+}
+
+/*
+ * Append " AND" the match of the target's key with a key set (the source's
+ * slice, or the locked batch): "k1 = ANY (ARRAY(SELECT k1 FROM set))", which
+ * the key index answers with one probe per key whatever the planner guesses
+ * (a join was planned as a scan or hash of the whole table when statistics
+ * misled it), and for a composite key also "(k1, k2) IN (SELECT ...)".
+ * Matching by key lets an UPDATE that meets a row updated since its
+ * snapshot follow it to its newest version and recheck it (EvalPlanQual),
+ * as any UPDATE does.
+ */
+static void
+append_key_set_match(BulkEngine *e, StringInfo sql, bool source)
+{
+	appendStringInfo(sql, " AND %s.%s = ANY (ARRAY(", e->alias, e->key->names[0]);
+	append_key_set(e, sql, source, 1);
+	appendStringInfoString(sql, "))");
+	if (e->key->nkeys > 1)
+	{
+		appendStringInfoString(sql, " AND (");
+		bulk_append_key_list(sql, e->key, e->alias, false);
+		appendStringInfoString(sql, ") IN (");
+		append_key_set(e, sql, source, e->key->nkeys);
+		appendStringInfoChar(sql, ')');
+	}
+}
+
+/*
+ * Append " AND" the match of the target's key with the whole source (for
+ * the dry run's count, a semi-join).
+ */
+static void
+append_source_exists(BulkEngine *e, StringInfo sql)
+{
+	int			i;
+
+	appendStringInfo(sql, " AND EXISTS (SELECT FROM %s AS " SOURCE_ALIAS " WHERE true", e->source);
 	for (i = 0; i < e->key->nkeys; i++)
 	{
-		/* typmod -1 "given": bpchar, not character, which means char(1) */
-		appendStringInfo(sql, "%s%s::%s", i > 0 ? ", " : "", e->key->names[i],
+		appendStringInfo(sql, " AND %s.%s = " SOURCE_ALIAS ".%s::%s", e->alias,
+						 e->key->names[i], e->key->names[i],
 						 format_type_extended(e->key->types[i], -1,
 											  FORMAT_TYPE_TYPEMOD_GIVEN |
 											  FORMAT_TYPE_FORCE_QUALIFY));
 		if (OidIsValid(e->key->collations[i]))
 			appendStringInfo(sql, " COLLATE %s", qualified_collation(e->key->collations[i]));
-		appendStringInfo(sql, " AS bulk_status_k%d", i + 1);
 	}
-}
-
-/*
- * Append "(the batch's slice of the source) AS bulk_status_source", after a
- * comma if asked: the source's key columns in blocks [$3, $4), read with a
- * TID range scan.
- */
-static void
-append_source_slice(BulkEngine *e, StringInfo sql, bool comma)
-{
-	appendStringInfo(sql, "%s(SELECT ", comma ? ", " : "");
-	append_source_columns(e, sql);
-	appendStringInfo(sql, " FROM %s WHERE ctid >= $%d AND ctid < $%d) AS " SOURCE_ALIAS,
-					 e->source, PARAM_LOWER + 1, PARAM_LOWER + 2);
-}
-
-/* Append " AND" the match of the target's key with the source slice's. */
-static void
-append_source_match(BulkEngine *e, StringInfo sql)
-{
-	int			i;
-
-	for (i = 0; i < e->key->nkeys; i++)
-		appendStringInfo(sql, " AND %s.%s = " SOURCE_ALIAS ".bulk_status_k%d",
-						 e->alias, e->key->names[i], i + 1);
+	appendStringInfoChar(sql, ')');
 }
 
 /*
@@ -444,20 +464,41 @@ append_change_head(BulkEngine *e, StringInfo sql, bool with_from)
 }
 
 /*
+ * Append "WITH bulk_status_batch AS (SELECT keys FROM t WHERE <the batch's
+ * rows>" and, for a source, its key set match: the start of the CTE that
+ * locks a batch's rows (the caller ends it).
+ */
+static void
+append_lock_cte(BulkEngine *e, StringInfo sql, bool lower, bool upper)
+{
+	appendStringInfoString(sql, "WITH " BATCH_CTE " AS (SELECT ");
+	if (e->strategy == BULK_STRATEGY_CTID)
+		appendStringInfo(sql, "%s.ctid AS bulk_status_tid, %s.tableoid AS bulk_status_toid",
+						 e->alias, e->alias);
+	else
+		bulk_append_key_list(sql, e->key, e->alias, false);
+	appendStringInfo(sql, " FROM %s%s", e->target, e->alias_clause);
+	append_batch_rows(e, sql, lower, upper);
+	if (e->strategy == BULK_STRATEGY_SOURCE)
+		append_key_set_match(e, sql, true);
+}
+
+/*
  * The statement that changes one batch.  For range and ctid it is a plain
- * UPDATE of the batch's rows, or with skip_locked an UPDATE joined to the
- * rows it could lock.  For limit it locks the next rows by key, updates
- * them, and returns (changed, locked, last key...).
+ * UPDATE of the batch's rows; for a source, an UPDATE of the rows whose key
+ * is in the batch's slice of the source.  With skip_locked, a CTE first
+ * locks what it can (FOR UPDATE SKIP LOCKED) and the UPDATE changes those.
+ * For limit, the CTE locks the next rows by key, the UPDATE changes them,
+ * and the statement returns (changed, locked, last key...).
  *
- * Where an UPDATE joins the rows its CTE locked, it does not test the
- * status again: the CTE only locked rows that had it (rechecked on their
- * newest version) and nobody can change them before we commit.  Leaving
- * that test out also leaves the planner no reason to drive the UPDATE from
- * a status index; it reads the batch's key range (bounded by the last key
- * locked), whatever the statistics say.  One case escapes the join: a row
- * whose key a concurrent transaction changed while the batch waited to
- * lock it is locked under its new key but found under its old one, so it
- * is left as it is (like any row whose key moves behind the position).
+ * An UPDATE of the rows a CTE locked does not test the status again: the
+ * CTE only locked rows that had it (rechecked on their newest version) and
+ * nobody can change them before we commit; leaving the test out also
+ * leaves the planner no reason to drive the UPDATE from a status index.
+ * One case escapes it: a row whose key a concurrent transaction changed
+ * while the batch waited to lock it is locked under its new key but found
+ * under its old one, so it is left as it is (like any row whose key moves
+ * behind the position).
  */
 static char *
 update_sql(BulkEngine *e, bool lower, bool upper, bool skip)
@@ -467,35 +508,15 @@ update_sql(BulkEngine *e, bool lower, bool upper, bool skip)
 	initStringInfo(&sql);
 	if (e->strategy == BULK_STRATEGY_LIMIT)
 	{
-		appendStringInfoString(&sql, "WITH " BATCH_CTE " AS (SELECT ");
-		bulk_append_key_list(&sql, e->key, e->alias, false);
-		appendStringInfo(&sql, " FROM %s%s", e->target, e->alias_clause);
-		append_batch_rows(e, &sql, lower, false);
+		append_lock_cte(e, &sql, lower, false);
 		appendStringInfoString(&sql, " ORDER BY ");
 		bulk_append_key_list(&sql, e->key, e->alias, false);
 		appendStringInfo(&sql, " LIMIT %d FOR UPDATE%s), bulk_status_update AS (",
 						 e->batch_size, skip ? " SKIP LOCKED" : "");
-
-		/*
-		 * Find the locked rows by key with "k1 = ANY (locked k1s)", which
-		 * the key index answers with one probe per row, whatever the
-		 * planner guesses about the batch's key span; a join alone was
-		 * planned as a hash of half the table for sparse matches.  With
-		 * one key column that is the whole match; with more, the join
-		 * completes it.
-		 */
-		append_change_head(e, &sql, e->key->nkeys > 1);
-		if (e->key->nkeys > 1)
-		{
-			appendStringInfoString(&sql, BATCH_CTE " WHERE ");
-			append_join_to_locked(e, &sql);
-			appendStringInfoString(&sql, " AND ");
-		}
-		else
-			appendStringInfoString(&sql, " WHERE ");
-		appendStringInfo(&sql, "%s.%s = ANY (ARRAY(SELECT %s FROM " BATCH_CTE "",
-						 e->alias, e->key->names[0], e->key->names[0]);
-		appendStringInfoString(&sql, ")) RETURNING 1)"
+		append_change_head(e, &sql, false);
+		appendStringInfoString(&sql, " WHERE true");
+		append_key_set_match(e, &sql, false);
+		appendStringInfoString(&sql, " RETURNING 1)"
 							   " SELECT (SELECT pg_catalog.count(*) FROM bulk_status_update),"
 							   " (SELECT pg_catalog.count(*) FROM " BATCH_CTE "), ");
 		bulk_append_key_list(&sql, e->key, NULL, false);
@@ -503,45 +524,29 @@ update_sql(BulkEngine *e, bool lower, bool upper, bool skip)
 		bulk_append_key_list(&sql, e->key, NULL, true);
 		appendStringInfoString(&sql, " LIMIT 1");
 	}
-	else if (e->strategy == BULK_STRATEGY_SOURCE && !skip)
-	{
-		append_change_head(e, &sql, true);
-		append_source_slice(e, &sql, false);
-		append_batch_rows(e, &sql, lower, upper);
-		append_source_match(e, &sql);
-	}
-	else if (e->strategy == BULK_STRATEGY_SOURCE)
-	{
-		appendStringInfoString(&sql, "WITH " BATCH_CTE " AS (SELECT ");
-		bulk_append_key_list(&sql, e->key, e->alias, false);
-		appendStringInfo(&sql, " FROM %s%s", e->target, e->alias_clause);
-		append_source_slice(e, &sql, true);
-		append_batch_rows(e, &sql, lower, upper);
-		append_source_match(e, &sql);
-		appendStringInfo(&sql, " FOR UPDATE OF %s SKIP LOCKED) ", e->alias);
-		append_change_head(e, &sql, true);
-		appendStringInfoString(&sql, BATCH_CTE " WHERE ");
-		append_join_to_locked(e, &sql);
-	}
 	else if (!skip)
 	{
 		append_change_head(e, &sql, false);
 		append_batch_rows(e, &sql, lower, upper);
+		if (e->strategy == BULK_STRATEGY_SOURCE)
+			append_key_set_match(e, &sql, true);
 	}
-	else
+	else if (e->strategy == BULK_STRATEGY_CTID)
 	{
-		appendStringInfoString(&sql, "WITH " BATCH_CTE " AS (SELECT ");
-		if (e->strategy == BULK_STRATEGY_CTID)
-			appendStringInfo(&sql, "%s.ctid AS bulk_status_tid, %s.tableoid AS bulk_status_toid",
-							 e->alias, e->alias);
-		else
-			bulk_append_key_list(&sql, e->key, e->alias, false);
-		appendStringInfo(&sql, " FROM %s%s", e->target, e->alias_clause);
-		append_batch_rows(e, &sql, lower, upper);
+		append_lock_cte(e, &sql, lower, upper);
 		appendStringInfoString(&sql, " FOR UPDATE SKIP LOCKED) ");
 		append_change_head(e, &sql, true);
 		appendStringInfoString(&sql, BATCH_CTE " WHERE ");
-		append_join_to_locked(e, &sql);
+		append_join_to_locked_tids(e, &sql);
+		append_bounds(e, &sql, lower, upper);
+	}
+	else
+	{
+		append_lock_cte(e, &sql, lower, upper);
+		appendStringInfo(&sql, " FOR UPDATE OF %s SKIP LOCKED) ", e->alias);
+		append_change_head(e, &sql, false);
+		appendStringInfoString(&sql, " WHERE true");
+		append_key_set_match(e, &sql, false);
 		append_bounds(e, &sql, lower, upper);
 	}
 	return sql.data;
@@ -613,11 +618,9 @@ get_exists_plan(BulkEngine *e, bool lower, bool upper)
 
 		initStringInfo(&sql);
 		appendStringInfo(&sql, "SELECT EXISTS (SELECT FROM %s%s", e->target, e->alias_clause);
-		if (e->strategy == BULK_STRATEGY_SOURCE)
-			append_source_slice(e, &sql, true);
 		append_batch_rows(e, &sql, lower, upper);
 		if (e->strategy == BULK_STRATEGY_SOURCE)
-			append_source_match(e, &sql);
+			append_key_set_match(e, &sql, true);
 		appendStringInfoChar(&sql, ')');
 		e->exists_plan[lower][upper] = bulk_prepare(sql.data, e->nparams, e->argtypes);
 		e->plans = lappend(e->plans, e->exists_plan[lower][upper]);
@@ -1125,11 +1128,7 @@ dry_run_target(BulkEngine *e, bool show_plan, int64 *batches,
 		appendStringInfo(&sql, "SELECT 0::bigint, pg_catalog.count(*) FROM %s%s WHERE ",
 						 e->target, e->alias_clause);
 		append_status_match(e, &sql);
-		appendStringInfoString(&sql, " AND EXISTS (SELECT FROM (SELECT ");
-		append_source_columns(e, &sql);
-		appendStringInfo(&sql, " FROM %s) AS " SOURCE_ALIAS " WHERE true", e->source);
-		append_source_match(e, &sql);
-		appendStringInfoChar(&sql, ')');
+		append_source_exists(e, &sql);
 		if (e->args->filter)
 		{
 			appendStringInfoString(&sql, " AND ");
