@@ -14,7 +14,8 @@
 # When run as root, the tests run as the postgres user in a copy of the tree.
 # Environment: COPT (extra compiler flags), PORT (first port to try, default
 # 56000), PRELOAD_LIBRARIES (shared_preload_libraries of the cluster),
-# KEEP=1 (keep the temporary directory for a post-mortem).
+# KEEP=1 (keep the temporary directory for a post-mortem), SKIP_BENCH=1
+# (leave out the quick benchmark guard, test/bench/bench.sh --quick).
 
 set -euo pipefail
 # shellcheck source=test/lib.sh
@@ -212,6 +213,20 @@ main() {
     if [ "$ran" -eq 0 ]; then
         echo "no tests found in test/sql, test/specs or test/t"
         FAILED=$((FAILED + 1))
+    fi
+
+    # The quick benchmark (200k rows): a guard that fails if the engine's
+    # memory stops being flat or a transition falls far behind one UPDATE.
+    # SKIP_BENCH=1 leaves it out.
+    if [ "${SKIP_BENCH:-0}" != 1 ]; then
+        log "benchmark guard: bash test/bench/bench.sh --quick"
+        if bash "$ROOT/test/bench/bench.sh" --quick; then
+            PASSED=$((PASSED + 1))
+            echo "bench --quick: 1 passed, 0 failed"
+        else
+            FAILED=$((FAILED + 1))
+            echo "bench --quick: 0 passed, 1 failed"
+        fi
     fi
 
     log "summary"

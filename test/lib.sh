@@ -179,3 +179,93 @@ cluster_stop() {
             || true
     fi
 }
+
+# Start a cluster in directory $1 on port $2 that is kept between runs (for
+# benchmarks): data in $1/data, socket in $1, server log in $1/server.log.
+# The first call creates it; later calls start the existing one (stopping
+# it first if an interrupted run left it running).  Unlike cluster_start it
+# keeps PostgreSQL's durability defaults (fsync stays on); the settings it
+# manages (port, socket, PRELOAD_LIBRARIES, CLUSTER_EXTRA_CONF) live in
+# $1/data/lib_cluster.conf, rewritten at every start and included from
+# postgresql.conf.  Sets CLUSTER_DIR and exports PGHOST/PGPORT/PGUSER.
+cluster_reuse() {
+    local dir=$1 port=$2
+    CLUSTER_DIR=$dir
+    if [ ! -f "$dir/data/PG_VERSION" ]; then
+        log "creating a cluster in $dir/data (kept between runs; user $PG_USER)"
+        rm -rf "$dir/data"
+        as_pg initdb -D "$dir/data" -U postgres -A trust -E UTF8 --locale=C \
+            >"$dir/initdb.log" 2>&1 || { cat "$dir/initdb.log"; die "initdb failed"; }
+        as_pg tee -a "$dir/data/postgresql.conf" >/dev/null <<'EOC'
+
+# Added by bulk_status test/lib.sh (cluster_reuse); rewritten at every start.
+include = 'lib_cluster.conf'
+EOC
+    elif [ -f "$dir/data/postmaster.pid" ]; then
+        log "stopping the cluster an earlier run left in $dir"
+        cluster_stop
+    fi
+    as_pg tee "$dir/data/lib_cluster.conf" >/dev/null <<EOC
+# Written by bulk_status test/lib.sh (cluster_reuse) at every start.
+listen_addresses = ''
+unix_socket_directories = '$dir'
+port = $port
+shared_preload_libraries = '$PRELOAD_LIBRARIES'
+$CLUSTER_EXTRA_CONF
+EOC
+    log "starting the cluster in $dir/data (port $port)"
+    as_pg pg_ctl -D "$dir/data" -l "$dir/server.log" -w -t 300 start >/dev/null \
+        || { tail -n 50 "$dir/server.log" 2>/dev/null; die "the cluster did not start"; }
+    export PGHOST=$dir PGPORT=$port PGUSER=postgres
+}
+
+# Follow the RssAnon (private resident memory) of the process whose pid
+# appears in file $1, every 100 ms until the process exits, and keep
+# "first_kB peak_kB samples" in file $2.  Meant to run in the background
+# (rss_watch_start); waits up to a minute for the pid file.
+rss_watch() {
+    set +e
+    local pidfile=$1 out=$2 pid="" key val rest first="" peak=0 n=0 i
+    for ((i = 0; i < 3000; i++)); do
+        if [ -s "$pidfile" ]; then
+            read -r pid <"$pidfile"
+            [[ "$pid" =~ ^[0-9]+$ ]] && break
+        fi
+        sleep 0.02
+    done
+    [[ "$pid" =~ ^[0-9]+$ ]] || return 0
+    while [ -r "/proc/$pid/status" ]; do
+        val=""
+        while read -r key val rest; do
+            [ "$key" = "RssAnon:" ] && break
+            val=""
+        done 2>/dev/null <"/proc/$pid/status"   # (it may be gone: an error, ignored)
+        if [[ "$val" =~ ^[0-9]+$ ]]; then
+            [ -z "$first" ] && first=$val
+            [ "$val" -gt "$peak" ] && peak=$val
+            n=$((n + 1))
+            echo "$first $peak $n" >"$out"
+        fi
+        sleep 0.1
+    done
+}
+
+# Start rss_watch $1 $2 in the background; its pid goes to RSS_WATCH_PID.
+rss_watch_start() {
+    rss_watch "$1" "$2" &
+    RSS_WATCH_PID=$!
+}
+
+# Wait (at most $1 tenths of a second, default 50) for the watcher started
+# by rss_watch_start to see its process exit, then end it.
+rss_watch_stop() {
+    local i
+    [ -n "${RSS_WATCH_PID:-}" ] || return 0
+    for ((i = 0; i < ${1:-50}; i++)); do
+        kill -0 "$RSS_WATCH_PID" 2>/dev/null || break
+        sleep 0.1
+    done
+    kill "$RSS_WATCH_PID" 2>/dev/null || true
+    wait "$RSS_WATCH_PID" 2>/dev/null || true
+    RSS_WATCH_PID=""
+}

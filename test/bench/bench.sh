@@ -1,0 +1,584 @@
+#!/usr/bin/env bash
+# The bulk_status benchmark: transitions and scans side by side with what
+# PostgreSQL offers natively, on the files table of DESIGN.md.
+#
+#   bash test/bench/bench.sh [--rows N[,N...]] [--quick] [--out DIR]
+#
+#   --rows     table sizes, e.g. --rows 1000000,10000000 (default 1000000);
+#              each size is a full run, and memory is compared across sizes
+#   --quick    a guard for test/check.sh, under two minutes: 20,000 and
+#              200,000 rows, dense transitions without trigger and the scans;
+#              exits 1 if the engine's memory is not flat (engine peak of the
+#              200k run vs the 20k run differs by more than 10%) or if the
+#              range or auto transition is below half the single UPDATE's rows/s
+#   --out      where results.md, results.tsv, throughput.png and memory.png
+#              go (default test/bench, or test/bench/data/quick with --quick)
+#
+# Installs what is missing (Debian 12, with gnuplot-nox), builds and installs
+# the extension, and starts a PostgreSQL 15 cluster in test/bench/data/
+# (git-ignored) that is kept between runs, stopped at the end: each table
+# size is generated once into a template database bench_<N>; every run that
+# changes data works on a clone (CREATE DATABASE ... TEMPLATE, file copy)
+# that is dropped after it.  Durability settings are PostgreSQL's defaults
+# (fsync, synchronous_commit and full_page_writes on); shared_buffers 2GB,
+# max_wal_size 8GB, checkpoint_timeout 30min, autovacuum on.
+#
+# For every run: wall time, rows/s, ratios, the backend's peak RssAnon
+# (sampled from /proc every 100 ms), the engine's own peak
+# (bulk_status.last_run()), WAL bytes, heap and index growth, temp-file
+# bytes; for scans also the time to the first row (test/bench/first_row.c).
+# Environment: PORT (first port to try, default 57000), BENCH_DATA (the
+# cluster's directory instead of test/bench/data), COPT.
+
+set -euo pipefail
+# shellcheck source=test/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
+
+ROOT=$(repo_root)
+BENCH=$ROOT/test/bench
+DATA=${BENCH_DATA:-$BENCH/data}    # the cluster (kept), the first_row tool, run files
+RUN_DIR=""                         # this invocation's files (recreated): $DATA/run, or run_quick
+CMDLINE="bash test/bench/bench.sh${*:+ $*}"
+SIZES=(1000000)
+QUICK=0
+OUT=""
+BATCH=10000                        # rows per batch, for every batched approach
+SCRATCH_DB=bench_run               # the clone a transition runs on
+SERVERLOG_OFFSET=0                 # where this invocation's part of server.log starts
+T_START=$(date +%s)
+
+# The transition approaches, and the scans, in the order they run and print.
+TRANSITIONS=(update plpgsql range limit ctid auto)
+SCANS=(copy fetch_count with_hold scan copy_scan cursor_fetch)
+# Scans timed to the first row (first_row.c methods).
+LATENCIES=(copy fetch_count with_hold scan scan_direct copy_scan cursor_fetch)
+
+# The settings of the benchmark cluster (durability: PostgreSQL's defaults).
+CLUSTER_EXTRA_CONF="shared_buffers = 2GB
+max_wal_size = 8GB
+checkpoint_timeout = 30min
+log_temp_files = 0"
+# Settings shown in results.md.
+SHOWN_SETTINGS=(shared_buffers max_wal_size checkpoint_timeout fsync synchronous_commit
+    full_page_writes wal_level wal_compression autovacuum work_mem maintenance_work_mem
+    jit effective_io_concurrency random_page_cost log_temp_files)
+
+DEPS+=(gnuplot-nox libpq-dev)
+
+usage() {
+    sed -n '2,16p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+}
+
+# Read the command line.
+parse_args() {
+    local rows=""
+    while [ $# -gt 0 ]; do
+        case $1 in
+            --rows) rows=${2:?--rows needs a number}; shift 2 ;;
+            --rows=*) rows=${1#--rows=}; shift ;;
+            --quick) QUICK=1; shift ;;
+            --out) OUT=${2:?--out needs a directory}; shift 2 ;;
+            --out=*) OUT=${1#--out=}; shift ;;
+            -h|--help) usage; exit 0 ;;
+            *) usage >&2; die "unknown argument: $1" ;;
+        esac
+    done
+    # (separate run directories: the --quick of a test run does not wipe
+    # the raw files of the last full run)
+    RUN_DIR=$DATA/run
+    if [ "$QUICK" = 1 ]; then
+        [ -z "$rows" ] || die "--quick runs 20000 and 200000 rows; leave out --rows"
+        SIZES=(20000 200000)
+        OUT=${OUT:-$DATA/quick}
+        RUN_DIR=$DATA/run_quick
+    else
+        if [ -n "$rows" ]; then
+            IFS=, read -r -a SIZES <<<"$rows"
+        fi
+        OUT=${OUT:-$BENCH}
+    fi
+    local n
+    for n in "${SIZES[@]}"; do
+        [[ "$n" =~ ^[1-9][0-9]*$ ]] || die "--rows takes positive integers separated by commas, not '$rows'"
+        [ "$n" -ge 20000 ] || die "--rows: at least 20000 rows (two batches), not $n"
+    done
+    mapfile -t SIZES < <(printf '%s\n' "${SIZES[@]}" | sort -n -u)
+    mkdir -p "$OUT"
+    OUT=$(cd "$OUT" && pwd)
+}
+
+# On any exit: stop the sampler, drop the scratch clone, stop the cluster
+# (its data stays in $DATA for the next run).
+cleanup() {
+    local rc=$?
+    set +e
+    rss_watch_stop 0
+    if [ -n "${CLUSTER_DIR:-}" ] && [ -f "$CLUSTER_DIR/data/postmaster.pid" ]; then
+        bench_psql -d postgres -c "DROP DATABASE IF EXISTS $SCRATCH_DB WITH (FORCE)" >/dev/null 2>&1
+    fi
+    cluster_stop
+    exit "$rc"
+}
+
+# psql as the cluster user, SQL from stdin or -c.  In the background, so that
+# a signal reaches our traps at once.
+bench_psql() {
+    PG_CWD=$DATA as_pg psql -X -q -v ON_ERROR_STOP=1 "$@" <&0 &
+    wait $!
+}
+
+# One value from the SQL in $2 on database $1.
+sql_value() {
+    bench_psql -At -d "$1" -c "$2" </dev/null
+}
+
+# Seconds since the epoch, with nanoseconds.
+now() {
+    date +%s.%N
+}
+
+# Create the cluster's directory: the socket lives there, so it must be
+# short enough for a unix socket path and usable by the cluster user.
+prepare_data_dir() {
+    mkdir -p "$DATA"
+    chmod 755 "$DATA"
+    give_to_pg "$DATA"
+    [ ${#DATA} -le 90 ] || die "$DATA is too long for a unix socket path; set BENCH_DATA to a shorter directory"
+    as_pg test -w "$DATA" -a -x "$DATA" \
+        || die "user $PG_USER cannot use $DATA (a parent directory is not traversable); set BENCH_DATA"
+    # One bench.sh at a time per cluster directory: another one would stop
+    # the cluster under it.
+    exec 9>"$DATA/bench.lock"
+    flock -n 9 || die "another bench.sh is running on $DATA (lock $DATA/bench.lock); wait for it or set BENCH_DATA"
+    rm -rf "$RUN_DIR"
+    mkdir "$RUN_DIR"
+    give_to_pg "$RUN_DIR"
+    : >"$RUN_DIR/results.tsv"
+    : >"$RUN_DIR/latency.tsv"
+    : >"$RUN_DIR/tables.tsv"
+}
+
+# Build the first-row timer (test/bench/first_row.c) into $DATA.
+build_first_row() {
+    log "building test/bench/first_row.c"
+    cc -O2 -Wall -o "$DATA/first_row" "$BENCH/first_row.c" \
+        -I"$($PG_CONFIG --includedir)" -L"$($PG_CONFIG --libdir)" -lpq
+}
+
+# The marker kept in a template database's comment: a template whose marker
+# differs (another load.sql) is generated again.
+template_marker() {
+    echo "bulk_status bench template, rows $1, load.sql md5 $(md5sum <"$BENCH/load.sql" | cut -c1-32)"
+}
+
+# Make sure template database bench_$1 exists with $1 rows of the current
+# load.sql; generate it otherwise.  Then (re)create the extension in it, so
+# that every clone has the extension as just built.
+ensure_template() {
+    local n=$1 db=bench_$1 marker have t0
+    marker=$(template_marker "$n")
+    have=$(sql_value postgres "SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = '$db'")
+    if [ "$have" != "$marker" ]; then
+        log "generating $n rows into template database $db"
+        t0=$(now)
+        bench_psql -d postgres <<SQL
+SET client_min_messages = warning;
+DROP DATABASE IF EXISTS ${db}_loading;
+SELECT format('ALTER DATABASE %I IS_TEMPLATE false', datname) FROM pg_database WHERE datname = '$db' \gexec
+DROP DATABASE IF EXISTS $db;
+SQL
+        bench_psql -d postgres -c "CREATE DATABASE ${db}_loading" </dev/null
+        bench_psql -d "${db}_loading" -v rows="$n" -f "$BENCH/load.sql" </dev/null
+        bench_psql -d postgres <<SQL
+ALTER DATABASE ${db}_loading RENAME TO $db;
+ALTER DATABASE $db IS_TEMPLATE true;
+COMMENT ON DATABASE $db IS '$marker';
+SQL
+        printf 'generated in %.0f s\n' "$(awk -v a="$t0" -v b="$(now)" 'BEGIN { print b - a }')"
+    else
+        log "reusing template database $db"
+    fi
+    bench_psql -d "$db" <<'SQL'
+SET client_min_messages = warning;
+DROP EXTENSION IF EXISTS bulk_status;
+CREATE EXTENSION bulk_status;
+CHECKPOINT;
+SQL
+    # size, heap, indexes, average path length, status counts
+    bench_psql -At -F $'\t' -d "$db" <<SQL >>"$RUN_DIR/tables.tsv"
+SELECT $n, pg_relation_size('files'), pg_indexes_size('files'),
+       (SELECT round(avg(length(path))) FROM files),
+       (SELECT string_agg(status || ' ' || c, ', ' ORDER BY status)
+          FROM (SELECT status, count(*) AS c FROM files GROUP BY status) s);
+SQL
+}
+
+# Run one measured session on database $1: the SQL in $2 runs between two
+# measurement points; it may set psql variable "rows" (else the rows are the
+# lines it printed).  $3..$6: kind, workload, trigger, approach for the
+# results.  The backend's RssAnon is sampled from outside while it runs.
+measure() {
+    local db=$1 body=$2 kind=$3 workload=$4 trig=$5 approach=$6
+    local tag=${kind}_${workload}_${trig}_${approach}_$SIZE marker
+    if [ "$kind" = scan ]; then
+        marker=scan:$approach:$SIZE
+    else
+        marker=$kind:$workload:$([ "$trig" = yes ] && echo trigger || echo no_trigger):$approach:$SIZE
+    fi
+    local pidfile=$RUN_DIR/$tag.pid resfile=$RUN_DIR/$tag.res memfile=$RUN_DIR/$tag.mem
+    local countfile=$RUN_DIR/$tag.count
+    rm -f "$pidfile" "$resfile" "$memfile"
+    rss_watch_start "$pidfile" "$memfile"
+    bench_psql -At -d "$db" <<SQL | wc -l >"$countfile"
+SELECT pg_backend_pid() AS pid \gset
+\o $pidfile
+\qecho :pid
+\o
+-- a marker in the server log, to put this session's temp files down to this run
+DO \$\$BEGIN RAISE LOG 'bulk_status bench run %', '$marker'; END\$\$;
+SET bulk_status.progress_interval = 0;
+-- time for the sampler's first sample
+SELECT pg_sleep(0.3) AS slept \gset
+SELECT coalesce(temp_bytes, 0) AS temp0 FROM pg_stat_database WHERE datname = current_database() \gset
+SELECT pg_relation_size('files') AS heap0, pg_indexes_size('files') AS idx0,
+       pg_current_wal_lsn() AS wal0, clock_timestamp() AS t0 \gset
+\set rows -
+$body
+SELECT extract(epoch FROM clock_timestamp() - :'t0'::timestamptz) AS secs,
+       pg_wal_lsn_diff(pg_current_wal_lsn(), :'wal0')::bigint AS wal,
+       pg_relation_size('files') AS heap1, pg_indexes_size('files') AS idx1 \gset
+SELECT coalesce(engine_peak_bytes::text, '-') AS engine,
+       coalesce(backend_peak_bytes::text, '-') AS backend,
+       coalesce(batches::text, '-') AS batches
+  FROM bulk_status.last_run() \gset lr_
+-- this backend's statistics (temp files) are flushed when it next goes idle
+SELECT pg_stat_force_next_flush() AS flushed \gset
+SELECT temp_bytes - :temp0 AS temp FROM pg_stat_database WHERE datname = current_database() \gset
+\o $resfile
+\qecho :rows :secs :wal :heap0 :heap1 :idx0 :idx1 :temp :lr_engine :lr_backend :lr_batches
+\o
+SELECT pg_sleep(0.3) AS slept \gset
+SQL
+    rss_watch_stop
+
+    local rows secs wal heap0 heap1 idx0 idx1 temp engine backend batches count
+    local rss_first=- rss_peak=- samples=0
+    read -r rows secs wal heap0 heap1 idx0 idx1 temp engine backend batches <"$resfile"
+    read -r count <"$countfile"
+    [ "$rows" != - ] || rows=$count
+    if [ -s "$memfile" ]; then
+        read -r rss_first rss_peak samples <"$memfile"
+        rss_first=$((rss_first * 1024))
+        rss_peak=$((rss_peak * 1024))
+    fi
+    printf '%s\t' "$kind" "$SIZE" "$workload" "$trig" "$approach" "$rows" "$secs" "$wal" \
+        "$heap0" "$heap1" "$idx0" "$idx1" "$temp" "$engine" "$backend" "$rss_first" \
+        "$rss_peak" "$batches" >>"$RUN_DIR/results.tsv"
+    echo "$samples" >>"$RUN_DIR/results.tsv"
+    LAST_ROWS=$rows
+    awk -v r="$rows" -v s="$secs" -v m="$rss_peak" -v e="$engine" -v w="$wal" -v t="$temp" 'BEGIN {
+        printf("  %s rows in %.2f s, %d rows/s; RssAnon peak %.1f MB, engine peak %s, WAL %.0f MB, temp %.0f MB\n",
+               r, s, (s > 0 ? r / s : 0), m / 1048576, e, w / 1048576, t / 1048576) }'
+}
+
+# The scans, read-only, on the template database of $SIZE rows.
+run_scans() {
+    local db=bench_$SIZE k fetches
+    fetches=$((SIZE / BATCH + 1))      # the last FETCH returns no row
+    log "scans of $SIZE rows (database $db)"
+    for k in "${SCANS[@]}"; do
+        echo "scan: $k"
+        case $k in
+            copy)
+                measure "$db" "COPY files TO STDOUT;" scan read - "$k" ;;
+            fetch_count)
+                measure "$db" "\\set FETCH_COUNT $BATCH
+SELECT * FROM files ORDER BY path;
+\\unset FETCH_COUNT" scan read - "$k" ;;
+            with_hold)
+                measure "$db" "BEGIN;
+DECLARE c CURSOR WITH HOLD FOR SELECT * FROM files ORDER BY path;
+COMMIT;
+$(for ((i = 0; i < fetches; i++)); do echo "FETCH $BATCH FROM c;"; done)
+CLOSE c;" scan read - "$k" ;;
+            scan)
+                measure "$db" "\\set FETCH_COUNT $BATCH
+SELECT bulk_status.scan(NULL::files);
+\\unset FETCH_COUNT" scan read - "$k" ;;
+            copy_scan)
+                measure "$db" "COPY (SELECT bulk_status.scan(NULL::files)) TO STDOUT;" scan read - "$k" ;;
+            cursor_fetch)
+                # (a cursor an interrupted run left behind)
+                bench_psql -d "$db" -c "SELECT bulk_status.cursor_close(name) FROM bulk_status.cursors WHERE name = 'bench'" \
+                    </dev/null >/dev/null
+                measure "$db" "SELECT bulk_status.cursor_open('bench', 'files') \\gset
+$(for ((i = 0; i < fetches; i++)); do echo "SELECT * FROM bulk_status.cursor_fetch('bench', NULL::files);"; done)
+SELECT bulk_status.cursor_close('bench') \\gset" scan read - "$k" ;;
+        esac
+        [ "$LAST_ROWS" = "$SIZE" ] || die "scan $k returned $LAST_ROWS rows, not $SIZE"
+    done
+}
+
+# Time to the first row of each scan (median of 3 fresh connections).
+run_latency() {
+    local db=bench_$SIZE k first batch
+    log "time to the first row, $SIZE rows (median of 3 connections each)"
+    for k in "${LATENCIES[@]}"; do
+        read -r first batch < <("$DATA/first_row" "$db" "$k" 3 "first_row:$k:$SIZE")
+        printf '  %-13s first row %8.1f ms, first %d rows %8.1f ms\n' "$k" \
+            "$(awk -v x="$first" 'BEGIN { print x * 1000 }')" "$BATCH" \
+            "$(awk -v x="$batch" 'BEGIN { print x * 1000 }')"
+        printf '%s\t%s\t%s\t%s\n' "$SIZE" "$k" "$first" "$batch" >>"$RUN_DIR/latency.tsv"
+    done
+}
+
+# The first batch of each strategy as bulk_status' dry run shows it, with
+# the strategy auto picks, into $RUN_DIR/plans_$SIZE.txt.
+dry_runs() {
+    local db=bench_$SIZE from to s out=$RUN_DIR/plans_$SIZE.txt
+    : >"$out"
+    for from in SYNCED NEW; do
+        to=TEMP_DELETED
+        [ "$from" = NEW ] && to=SYNCED
+        for s in range limit ctid auto; do
+            {
+                echo "-- CALL bulk_status.transition('files', '$from', '$to', strategy => '$s', dry_run => true)"
+                bench_psql -d "$db" -c "CALL bulk_status.transition('files', '$from', '$to', strategy => '$s', dry_run => true)" \
+                    </dev/null 2>&1 >/dev/null | sed 's/^psql:[^ ]* //'
+                echo
+            } >>"$out"
+        done
+    done
+}
+
+# The strategy auto picks on $SIZE rows for from-status $1 (from the dry run).
+auto_strategy() {
+    awk -v from="'$1'" '
+        /^-- CALL/ { want = (index($0, from) > 0 && index($0, "auto") > 0) }
+        want && /strategy [a-z]+/ { match($0, /strategy [a-z]+/); print substr($0, RSTART + 9, RLENGTH - 9); exit }
+    ' "$RUN_DIR/plans_$SIZE.txt"
+}
+
+# One transition on a fresh clone of the template: workload $1 (dense:
+# SYNCED -> TEMP_DELETED, 98% of the rows; sparse: NEW -> SYNCED, 2%),
+# trigger $2 (yes: an AFTER ROW audit trigger), approach $3; $4 the kind of
+# result (default transition; transition_rep for the guard's repetitions).
+run_transition() {
+    local workload=$1 trig=$2 approach=$3 kind=${4:-transition} from to body trigger_sql=""
+    if [ "$workload" = dense ]; then from=SYNCED to=TEMP_DELETED; else from=NEW to=SYNCED; fi
+    echo "transition: $workload, trigger $trig, $approach ($from -> $to)"
+    bench_psql -d postgres <<SQL
+SET client_min_messages = warning;
+DROP DATABASE IF EXISTS $SCRATCH_DB WITH (FORCE);
+CREATE DATABASE $SCRATCH_DB TEMPLATE bench_$SIZE STRATEGY FILE_COPY;
+SQL
+    [ "$trig" = no ] || trigger_sql="\\i $BENCH/audit_trigger.sql"
+    bench_psql -d "$SCRATCH_DB" <<SQL
+\i $BENCH/keyset_loop.sql
+$trigger_sql
+CHECKPOINT;
+SQL
+    case $approach in
+        update)
+            body="UPDATE files SET status = '$to' WHERE status = '$from';
+\\set rows :ROW_COUNT" ;;
+        plpgsql)
+            body="CALL bench_keyset_loop('$from', '$to', $BATCH) \\gset
+\\set rows :rows_changed" ;;
+        *)
+            body="CALL bulk_status.transition('files', '$from', '$to', batch_size => $BATCH, strategy => '$approach') \\gset
+\\set rows :rows_changed" ;;
+    esac
+    measure "$SCRATCH_DB" "$body" "$kind" "$workload" "$trig" "$approach"
+    bench_psql -d postgres -c "DROP DATABASE $SCRATCH_DB" </dev/null
+}
+
+# All transitions on $SIZE rows.
+run_transitions() {
+    local workloads=(dense sparse) triggers=(no yes) w t a
+    if [ "$QUICK" = 1 ]; then
+        workloads=(dense) triggers=(no)
+    fi
+    log "transitions on $SIZE rows (each on a fresh clone of bench_$SIZE)"
+    for w in "${workloads[@]}"; do
+        for t in "${triggers[@]}"; do
+            for a in "${TRANSITIONS[@]}"; do
+                run_transition "$w" "$t" "$a"
+            done
+        done
+    done
+    # The --quick ratio guard takes the median of three runs of each of its
+    # approaches, interleaved: one run of a second or two is at the mercy of
+    # whatever else the machine does.
+    if [ "$QUICK" = 1 ] && [ "$SIZE" = "${SIZES[-1]}" ]; then
+        log "repeating the guard's transitions twice on $SIZE rows"
+        for t in 2 3; do
+            for a in update range auto; do
+                run_transition dense no "$a" transition_rep
+            done
+        done
+    fi
+}
+
+# Facts about the machine and the cluster for results.md, into $RUN_DIR/env.
+describe_env() {
+    local f=$RUN_DIR/env s
+    {
+        echo "date	$(date -u '+%Y-%m-%d %H:%M UTC')"
+        echo "command	$CMDLINE"
+        echo "cpu	$(lscpu 2>/dev/null | sed -n 's/^Model name: *//p' | head -n1), $(nproc) cores"
+        echo "memory	$(awk '/^MemTotal/ { printf("%.0f GiB", $2 / 1048576) }' /proc/meminfo)"
+        echo "os	$(. /etc/os-release && echo "$PRETTY_NAME"), kernel $(uname -r)"
+        echo "disk	$(findmnt -no SOURCE,FSTYPE -T "$DATA" 2>/dev/null | tr -s ' ' | sed 's/ /, /')"
+        echo "postgres	$(sql_value postgres 'SELECT version()')"
+        echo "extension	bulk_status $(sed -n "s/^default_version[[:space:]]*=[[:space:]]*'\([^']*\)'.*/\1/p" "$ROOT/bulk_status.control"), commit $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)$( [ -n "$(git -C "$ROOT" status --porcelain -- src sql 2>/dev/null)" ] && echo ' (src/ or sql/ modified)')"
+        echo "serverlog_offset	$SERVERLOG_OFFSET"
+        echo "submit	$(sql_value "bench_${SIZES[0]}" "SELECT to_regproc('bulk_status.submit') IS NOT NULL")"
+        for s in "${SHOWN_SETTINGS[@]}"; do
+            echo "setting:$s	$(sql_value postgres "SELECT current_setting('$s')")"
+        done
+    } >"$f"
+}
+
+# Temp files this invocation's sessions wrote, from the server log
+# (log_temp_files = 0): "run, files, bytes, statement inside bulk_status,
+# client statement" a line in $RUN_DIR/tempfiles.tsv, largest first.  The
+# run is the marker measure() logs; statements are cut to their first line.
+temp_file_summary() {
+    local offset
+    offset=$(awk -F'\t' '$1 == "serverlog_offset" { print $2 }' "$RUN_DIR/env")
+    tail -c +"$((${offset:-0} + 1))" "$DATA/server.log" | awk '
+        function cut(s, n) { gsub(/\t/, " ", s); sub(/ +$/, "", s); return length(s) > n ? substr(s, 1, n) "..." : s }
+        function flush(p) {
+            if (!(p in size)) return
+            k = (p in tag ? tag[p] : "?") "\t" inner[p] "\t" top[p]
+            n[k]++; b[k] += size[p]
+            delete size[p]; inner[p] = ""; top[p] = ""
+        }
+        /^\t/ { next }
+        { p = $4 }
+        / LOG:  bulk_status bench run / { flush(p); tag[p] = $NF; next }
+        / LOG:  temporary file: path / {
+            flush(p); match($0, /size [0-9]+/); size[p] = substr($0, RSTART + 5, RLENGTH - 5); next }
+        / CONTEXT:  SQL statement "/ && (p in size) {
+            s = $0; sub(/.* CONTEXT:  SQL statement "/, "", s); sub(/"$/, "", s); inner[p] = cut(s, 160); next }
+        / STATEMENT:  / && (p in size) { s = $0; sub(/.* STATEMENT:  /, "", s); top[p] = cut(s, 100); flush(p); next }
+        (p in size) { flush(p) }
+        END {
+            for (p in size) flush(p)
+            for (k in n) printf("%s\t%d\t%.0f\t%s\n", substr(k, 1, index(k, "\t") - 1), n[k], b[k], substr(k, index(k, "\t") + 1))
+        }' | sort -t $'\t' -k3,3nr >"$RUN_DIR/tempfiles.tsv"
+}
+
+# results.md, from the collected TSV files.
+write_report() {
+    local elapsed=$(($(date +%s) - T_START))
+    cp "$RUN_DIR/results.tsv" "$OUT/results.tsv"
+    awk -F'\t' -v quick="$QUICK" -v elapsed="$elapsed" -v batch="$BATCH" \
+        -v plans="$RUN_DIR/plans_${SIZES[-1]}.txt" -v checks="$RUN_DIR/checks" \
+        -v tempfiles="$RUN_DIR/tempfiles.tsv" \
+        -f "$BENCH/report.awk" \
+        "$RUN_DIR/env" "$RUN_DIR/tables.tsv" "$RUN_DIR/results.tsv" "$RUN_DIR/latency.tsv" \
+        >"$OUT/results.md"
+    log "wrote $OUT/results.md"
+}
+
+# The plots: throughput.png (rows/s per approach, largest size) and
+# memory.png (peak RssAnon per approach at each size).
+write_plots() {
+    local big=${SIZES[-1]}
+    awk -F'\t' -v size="$big" -v dir="$RUN_DIR" -v sizes="${SIZES[*]}" -f "$BENCH/plotdata.awk" \
+        "$RUN_DIR/results.tsv"
+    gnuplot -e "dir='$RUN_DIR'; out='$OUT'; size='$big'; sizes='${SIZES[*]}'" "$BENCH/plots.gp"
+    log "wrote $OUT/throughput.png and $OUT/memory.png"
+}
+
+# The guards (always computed; fatal with --quick): the engine's peak must be
+# flat from the smallest to the largest size, and range and auto must keep at
+# least half the single UPDATE's rows/s.  Writes $RUN_DIR/checks.
+run_checks() {
+    local small=${SIZES[0]} big=${SIZES[-1]}
+    awk -F'\t' -v small="$small" -v big="$big" '
+        # the median of the n values in v[1..n]
+        function median(v, n,    i, j, x) {
+            for (i = 2; i <= n; i++) for (j = i; j > 1 && v[j - 1] > v[j]; j--) { x = v[j]; v[j] = v[j - 1]; v[j - 1] = x }
+            return (n % 2) ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
+        }
+        ($1 == "transition" || $1 == "transition_rep") && $2 == big && $3 == "dense" && $4 == "no" {
+            n[$5]++; r[$5, n[$5]] = ($7 > 0 ? $6 / $7 : 0) }
+        ($1 == "transition" && $3 == "dense" && $4 == "no") || $1 == "scan" {
+            if ($14 != "-") eng[$2, $1 ":" $5] = $14 }
+        END {
+            if (small == big) print "skip\tengine memory flat\tone table size only"
+            else for (k in eng) {
+                split(k, p, SUBSEP)
+                if (p[1] != big || !((small, p[2]) in eng)) continue
+                a = eng[small, p[2]]; b = eng[big, p[2]]
+                d = (a > 0 ? (b - a) / a : 0)
+                printf("%s\tengine peak flat: %s\t%d B at %d rows, %d B at %d rows (%+.1f%%)\n",
+                       (d <= 0.10 && d >= -0.10) ? "pass" : "FAIL", p[2], a, small, b, big, d * 100)
+            }
+            split("update range auto", st, " ")
+            for (i = 1; i <= 3; i++) {
+                m = n[st[i]]
+                for (j = 1; j <= m; j++) v[j] = r[st[i], j]
+                med[st[i]] = (m > 0) ? median(v, m) : 0
+                runs[st[i]] = m
+            }
+            u = med["update"]
+            for (i = 2; i <= 3; i++) {
+                x = med[st[i]]
+                if (u <= 0 || x <= 0) { printf("FAIL\t%s vs UPDATE\tmissing run\n", st[i]); continue }
+                printf("%s\t%s rows/s vs single UPDATE >= 0.5\t%.2fx (median of %d runs: %d vs %d rows/s, %d rows, dense, no trigger)\n",
+                       (x / u >= 0.5) ? "pass" : "FAIL", st[i], x / u, runs[st[i]], x, u, big)
+            }
+        }' "$RUN_DIR/results.tsv" | sort >"$RUN_DIR/checks"
+    log "checks"
+    sed 's/\t/  /g' "$RUN_DIR/checks"
+}
+
+main() {
+    parse_args "$@"
+    umask 022
+    trap cleanup EXIT
+    trap 'exit 130' INT
+    trap 'exit 143' TERM
+
+    install_deps
+    build_and_install "$ROOT"
+    prepare_data_dir
+    build_first_row
+    local port
+    port=$(pick_port "${PORT:-57000}")
+    SERVERLOG_OFFSET=$(stat -c %s "$DATA/server.log" 2>/dev/null || echo 0)
+    cluster_reuse "$DATA" "$port"
+
+    for SIZE in "${SIZES[@]}"; do
+        ensure_template "$SIZE"
+    done
+    describe_env
+    for SIZE in "${SIZES[@]}"; do
+        dry_runs
+        echo "auto_dense_$SIZE	$(auto_strategy SYNCED)" >>"$RUN_DIR/env"
+        echo "auto_sparse_$SIZE	$(auto_strategy NEW)" >>"$RUN_DIR/env"
+        run_scans
+        run_latency
+        run_transitions
+    done
+
+    run_checks
+    temp_file_summary
+    write_report
+    write_plots
+    log "done in $(($(date +%s) - T_START)) s"
+    if [ "$QUICK" = 1 ] && grep -q '^FAIL' "$RUN_DIR/checks"; then
+        echo "bench --quick FAILED:" >&2
+        grep '^FAIL' "$RUN_DIR/checks" | sed 's/\t/  /g' >&2
+        exit 1
+    fi
+}
+
+# Run main unless sourced (for trying out single functions).
+if [ "${BASH_SOURCE[0]}" = "$0" ]; then
+    main "$@"
+fi

@@ -1,0 +1,329 @@
+# bulk_status benchmark: results.md from the files bench.sh collects.
+#
+#   awk -F'\t' -v quick=0|1 -v elapsed=SECONDS -v batch=10000 \
+#       -v plans=FILE -v checks=FILE -f report.awk \
+#       env tables.tsv results.tsv latency.tsv
+#
+# env: "key<TAB>value" lines (machine, settings, command); tables.tsv: size,
+# heap, indexes, average path length, status counts; results.tsv: one run a
+# line (see measure() in bench.sh); latency.tsv: size, method, seconds to
+# the first row, seconds to the first batch.  Written for mawk (no gawk
+# extensions).
+
+FNR == 1 { file++ }
+
+file == 1 { env[$1] = $2; if ($1 ~ /^setting:/) settings[++nsettings] = $1; next }
+file == 2 { tbl[$1] = $0; next }
+file == 3 {
+    key = $2 SUBSEP $1 SUBSEP $3 SUBSEP $4 SUBSEP $5
+    have[key] = 1
+    rows[key] = $6; secs[key] = $7; wal[key] = $8
+    heap0[key] = $9; heap1[key] = $10; idx0[key] = $11; idx1[key] = $12
+    temp[key] = $13; engine[key] = $14; ctxpeak[key] = $15
+    rss0[key] = $16; rss[key] = $17; batches[key] = $18
+    if (!($2 in seen)) { seen[$2] = 1; sizes[++nsizes] = $2 }
+    next
+}
+file == 4 { first[$1, $2] = $3; firstbatch[$1, $2] = $4; next }
+
+# 1234567 -> "1,234,567"
+function commas(n,    s, r) {
+    s = sprintf("%d", n); r = ""
+    while (length(s) > 3) { r = "," substr(s, length(s) - 2) r; s = substr(s, 1, length(s) - 3) }
+    return s r
+}
+
+# bytes -> "12.3 MB"
+function hb(b,    u, i, neg) {
+    if (b == "" || b == "-") return "—"
+    split("B kB MB GB TB", u, " "); i = 1
+    neg = (b < 0); if (neg) b = -b
+    while (b >= 1024 && i < 5) { b /= 1024; i++ }
+    return (neg ? "-" : "") (i == 1 ? sprintf("%d B", b) : sprintf("%.1f %s", b, u[i]))
+}
+
+# growth from a to b: "+321.0 MB (+100%)"
+function growth(a, b) {
+    if (a == "" || b == "") return "—"
+    if (b == a) return "0"
+    return (b > a ? "+" : "") hb(b - a) (a > 0 ? sprintf(" (%+.0f%%)", (b - a) * 100 / a) : "")
+}
+
+function rate(k) { return (secs[k] > 0) ? rows[k] / secs[k] : 0 }
+
+# rows/s of k over rows/s of base, or a dash
+function ratio(k, base) {
+    if (!(k in have) || !(base in have) || rate(base) <= 0) return "—"
+    return sprintf("%.2f×", rate(k) / rate(base))
+}
+
+function ms(s) { return (s == "") ? "—" : (s < 0.1 ? sprintf("%.1f ms", s * 1000) : sprintf("%.0f ms", s * 1000)) }
+
+function approach_label(a, size, workload) {
+    if (a == "update") return "single `UPDATE`"
+    if (a == "plpgsql") return "PL/pgSQL keyset loop, `COMMIT` every " commas(batch)
+    if (a == "auto") return "`transition` auto (→ " env["auto_" workload "_" size] ")"
+    return "`transition` " a
+}
+
+function scan_label(a) {
+    if (a == "copy") return "`COPY files TO STDOUT`"
+    if (a == "fetch_count") return "psql `FETCH_COUNT=" batch "`, `SELECT * ... ORDER BY path`"
+    if (a == "with_hold") return "`DECLARE ... CURSOR WITH HOLD`, `COMMIT`, `FETCH " batch "` loop"
+    if (a == "scan") return "`SELECT bulk_status.scan(NULL::files)`, psql `FETCH_COUNT=" batch "`"
+    if (a == "scan_direct") return "`SELECT bulk_status.scan(NULL::files)`, no cursor (latency only)"
+    if (a == "copy_scan") return "`COPY (SELECT bulk_status.scan(NULL::files)) TO STDOUT`"
+    if (a == "cursor_fetch") return "`bulk_status.cursor_fetch` loop, one transaction per " commas(batch)
+    return a
+}
+
+function is_engine(a) { return a == "range" || a == "limit" || a == "ctid" || a == "auto" }
+
+function settings_line(    i, s, out) {
+    out = ""
+    for (i = 1; i <= nsettings; i++) {
+        s = settings[i]; sub(/^setting:/, "", s)
+        out = out (i > 1 ? ", " : "") "`" s " = " env[settings[i]] "`"
+    }
+    return out
+}
+
+END {
+    nT = split("update plpgsql range limit ctid auto", T, " ")
+    nS = split("copy fetch_count with_hold scan copy_scan cursor_fetch", S, " ")
+    nW = split("dense sparse", W, " ")
+    nG = split("no yes", G, " ")
+    big = sizes[nsizes]; small = sizes[1]
+
+    print "# bulk_status benchmark results"
+    print ""
+    if (quick) print "**Quick run** (`--quick`, the guard run by test/check.sh): small tables, dense transitions without trigger only; not a benchmark of record."
+    if (quick) print ""
+    print "| | |"
+    print "| --- | --- |"
+    print "| command | `" env["command"] "` (" sprintf("%d min %02d s", elapsed / 60, elapsed % 60) " in all) |"
+    print "| date | " env["date"] " |"
+    print "| machine | " env["cpu"] ", " env["memory"] " RAM, " env["disk"] "; " env["os"] " |"
+    print "| load | **the machine was shared**: another engineer ran short test suites (pg_regress, TAP) on it during the run, so single figures may carry noise of a few percent or more; ratios are measured side by side in one invocation |"
+    print "| PostgreSQL | " env["postgres"] " |"
+    print "| extension | " env["extension"] " |"
+    print "| settings | " settings_line() "; everything else default. Durability defaults: fsync, `synchronous_commit` and `full_page_writes` on |"
+    for (i = 1; i <= nsizes; i++) {
+        split(tbl[sizes[i]], t, "\t")
+        print "| table, " commas(sizes[i]) " rows | heap " hb(t[2]) ", indexes " hb(t[3]) ", average path " t[4] " bytes; " t[5] " |"
+    }
+    print ""
+
+    print "## How it was measured"
+    print ""
+    print "- Table: `files(path text PRIMARY KEY, size bigint, mtime timestamptz, etag text, status text NOT NULL)`, index on `status`, loaded in key order by `test/bench/load.sql` (physical order = key order, the best case for key-order walks), then `VACUUM (FREEZE, ANALYZE)`. It is generated once per size into a template database; every transition runs on a fresh clone (`CREATE DATABASE ... TEMPLATE ... STRATEGY FILE_COPY`, then `CHECKPOINT`, so the first change to each page writes a full-page image into the WAL, as it would after any checkpoint), scans run on the template itself."
+    print "- Dense: `SYNCED -> TEMP_DELETED` (98% of the rows). Sparse: `NEW -> SYNCED` (2%). Trigger: an `AFTER UPDATE ... FOR EACH ROW` trigger inserting (path, old status, new status) into an audit table (`test/bench/audit_trigger.sql`). Batched approaches use " commas(batch) " rows per batch. The PL/pgSQL loop is `test/bench/keyset_loop.sql`: select the next " commas(batch) " keys after the last one with the from-status, `UPDATE ... WHERE path = ANY(keys)`, `COMMIT`."
+    print "- Each run is one psql session: wall time is `clock_timestamp()` in that session around the statement(s), so it includes sending every row to the client (psql, `-At`, output counted with `wc -l`, which also checks that every scan returned every row) but not connecting. rows/s = rows changed (or read) / wall time; `×` columns divide rows/s by the baseline's rows/s in the same table."
+    print "- RssAnon peak: the backend's private resident memory (`RssAnon` of `/proc/<pid>/status`, pid from `pg_backend_pid()`), sampled every 100 ms from 0.3 s before to 0.3 s after the statement; shared buffers are not in it, but JIT is: a statement whose plan costs more than `jit_above_cost` makes the backend load LLVM (about 8 MB of private pages) and allocate outside PostgreSQL's memory contexts. Engine peak: `engine_peak_bytes` of `bulk_status.last_run()` (bulk_status' own memory contexts)."
+    print "- WAL: `pg_current_wal_lsn()` difference (cluster-wide: includes autovacuum and the audit table). Heap and index growth: `pg_relation_size` / `pg_indexes_size` of `files` right after the run. Temp files: `pg_stat_database.temp_bytes` difference, read after `pg_stat_force_next_flush()` and an idle point of the same session."
+    print "- First row: `test/bench/first_row.c`, a libpq client in single-row mode (COPY OUT for COPY): time from sending the approach's first statement (`BEGIN`/`DECLARE`/`cursor_open`...) until libpq hands over the first row, and until it has handed over " commas(batch) " rows (when psql, which fetches whole batches, would print); median of 3 fresh connections, connection set-up not timed; on the template, after the scans (buffers warm)."
+    print ""
+
+    for (i = 1; i <= nsizes; i++) {
+        sz = sizes[i]
+        print "## Transitions, " commas(sz) " rows"
+        print ""
+        print "| workload | trigger | approach | rows changed | wall | rows/s | × `UPDATE` | × PL/pgSQL | RssAnon peak | engine peak | WAL | heap growth | index growth | temp files |"
+        print "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+        for (w = 1; w <= nW; w++) for (g = 1; g <= nG; g++) {
+            grp = sz SUBSEP "transition" SUBSEP W[w] SUBSEP G[g]
+            if (!((grp SUBSEP "update") in have)) continue
+            for (a = 1; a <= nT; a++) {
+                k = grp SUBSEP T[a]
+                if (!(k in have)) continue
+                printf("| %s | %s | %s | %s | %.2f s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
+                       W[w], G[g], approach_label(T[a], sz, W[w]), commas(rows[k]), secs[k], commas(rate(k)),
+                       ratio(k, grp SUBSEP "update"), ratio(k, grp SUBSEP "plpgsql"),
+                       hb(rss[k]), is_engine(T[a]) ? hb(engine[k]) : "—", hb(wal[k]),
+                       growth(heap0[k], heap1[k]), growth(idx0[k], idx1[k]), hb(temp[k]))
+            }
+            printf("| %s | %s | `bulk_status.submit` (background job) | not available (background jobs not implemented yet) | | | | | | | | | | |\n", W[w], G[g])
+        }
+        print ""
+
+        print "## Scans, " commas(sz) " rows"
+        print ""
+        print "| approach | rows | wall | rows/s | × `COPY` | × `FETCH_COUNT` | RssAnon peak | engine peak | temp files | first row | first " commas(batch) " rows |"
+        print "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+        grp = sz SUBSEP "scan" SUBSEP "read" SUBSEP "-"
+        for (a = 1; a <= nS; a++) {
+            k = grp SUBSEP S[a]
+            if (!(k in have)) continue
+            printf("| %s | %s | %.2f s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
+                   scan_label(S[a]), commas(rows[k]), secs[k], commas(rate(k)),
+                   ratio(k, grp SUBSEP "copy"), ratio(k, grp SUBSEP "fetch_count"),
+                   hb(rss[k]), engine[k] == "-" ? "—" : hb(engine[k]), hb(temp[k]),
+                   ms(first[sz, S[a]]), ms(firstbatch[sz, S[a]]))
+            if (S[a] == "scan" && ((sz, "scan_direct") in first))
+                printf("| %s | | | | | | | | | %s | %s |\n", scan_label("scan_direct"),
+                       ms(first[sz, "scan_direct"]), ms(firstbatch[sz, "scan_direct"]))
+        }
+        print ""
+    }
+
+    if (nsizes > 1) {
+        print "## Memory, " commas(small) " vs " commas(big) " rows"
+        print ""
+        print "Peak RssAnon of the backend (and, for bulk_status, the engine's own peak) of the same run at each size; flat means the " commas(big) "-row figure is within 10% of the " commas(small) "-row one."
+        print ""
+        print "| run | RssAnon peak, " commas(small) " | RssAnon peak, " commas(big) " | change | engine peak, " commas(small) " | engine peak, " commas(big) " | change |"
+        print "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"
+        for (w = 1; w <= nW; w++) for (g = 1; g <= nG; g++) for (a = 1; a <= nT; a++) {
+            ks = small SUBSEP "transition" SUBSEP W[w] SUBSEP G[g] SUBSEP T[a]
+            kb = big SUBSEP "transition" SUBSEP W[w] SUBSEP G[g] SUBSEP T[a]
+            if (!(ks in have) || !(kb in have)) continue
+            printf("| %s, %s, %s | %s | %s | %s | %s | %s | %s |\n",
+                   approach_label(T[a], big, W[w]), W[w], G[g] == "yes" ? "trigger" : "no trigger",
+                   hb(rss[ks]), hb(rss[kb]), change(rss[ks], rss[kb]),
+                   is_engine(T[a]) ? hb(engine[ks]) : "—", is_engine(T[a]) ? hb(engine[kb]) : "—",
+                   is_engine(T[a]) ? change(engine[ks], engine[kb]) : "—")
+        }
+        for (a = 1; a <= nS; a++) {
+            ks = small SUBSEP "scan" SUBSEP "read" SUBSEP "-" SUBSEP S[a]
+            kb = big SUBSEP "scan" SUBSEP "read" SUBSEP "-" SUBSEP S[a]
+            if (!(ks in have) || !(kb in have)) continue
+            e = (engine[kb] != "-")
+            printf("| %s | %s | %s | %s | %s | %s | %s |\n", scan_label(S[a]),
+                   hb(rss[ks]), hb(rss[kb]), change(rss[ks], rss[kb]),
+                   e ? hb(engine[ks]) : "—", e ? hb(engine[kb]) : "—", e ? change(engine[ks], engine[kb]) : "—")
+        }
+        print ""
+    }
+
+    targets()
+
+    if (checks != "") {
+        n = 0
+        while ((getline line < checks) > 0) {
+            if (n++ == 0) {
+                print "## Guards" (quick ? " (`--quick` fails when one fails)" : " (the `--quick` guards, computed on this run)")
+                print ""
+                print "| result | check | measured |"
+                print "| --- | --- | --- |"
+            }
+            split(line, c, "\t")
+            print "| " c[1] " | " c[2] " | " c[3] " |"
+        }
+        if (n) print ""
+    }
+
+    if (tempfiles != "") {
+        n = 0
+        while ((getline line < tempfiles) > 0) {
+            if (++n == 1) {
+                print "## Temp files, by statement"
+                print ""
+                print "From the server log (`log_temp_files = 0`): every temporary file a session of this invocation wrote, grouped by run (the marker each measured session and each first-row connection writes to the log; — where there is none), by the SQL statement bulk_status ran (if any) and by the client's statement; largest first."
+                print ""
+                print "| run | files | bytes | statement inside bulk_status | client statement |"
+                print "| --- | ---: | ---: | --- | --- |"
+            }
+            if (n > 30) continue
+            split(line, c, "\t")
+            printf("| %s | %d | %s | %s | %s |\n", c[1] == "?" ? "—" : c[1], c[2], hb(c[3]),
+                   c[4] == "" ? "—" : "`" c[4] "`", c[5] == "" ? "(none: removed at session end)" : "`" c[5] "`")
+        }
+        if (n > 30) printf("| (%d more) | | | | |\n", n - 30)
+        if (n) print ""
+    }
+
+    print "## Plots"
+    print ""
+    print "![rows/s per approach](throughput.png)"
+    print ""
+    print "![peak memory per approach and table size](memory.png)"
+    print ""
+
+    if (plans != "") {
+        print "## First batch of each strategy, " commas(big) " rows (`dry_run => true`)"
+        print ""
+        print "```"
+        while ((getline line < plans) > 0) print line
+        print "```"
+    }
+}
+
+# relative change from a to b: "+3.1%"
+function change(a, b) {
+    if (a == "" || b == "" || a == "-" || b == "-" || a <= 0) return "—"
+    return sprintf("%+.1f%%", (b - a) * 100 / a)
+}
+
+function yesno(ok) { return ok ? "met" : "**not met**" }
+
+# The targets of DESIGN.md against this run's largest size.
+function targets(    d, u, p, k, r, worst, maxrss, s, f, c, fc, ks, kb, x, hu, ha, wflat, a, w, g) {
+    d = big SUBSEP "transition" SUBSEP "dense" SUBSEP "no"
+    if (!((d SUBSEP "update") in have)) return
+    print "## Targets of DESIGN.md, " commas(big) " rows"
+    print ""
+    print "| target | measured | |"
+    print "| --- | --- | --- |"
+    u = rate(d SUBSEP "update"); p = rate(d SUBSEP "plpgsql")
+    split("range auto", x, " ")
+    for (i = 1; i <= 2; i++) {
+        k = d SUBSEP x[i]
+        if (!(k in have)) continue
+        r = rate(k)
+        printf("| transition %s ≥ 0.95× single `UPDATE` (dense, no trigger) | %.2f× (%s vs %s rows/s) | %s |\n",
+               x[i], r / u, commas(r), commas(u), yesno(r / u >= 0.95))
+        if (p > 0)
+            printf("| transition %s ≥ 1.25× PL/pgSQL loop (dense, no trigger) | %.2f× (%s vs %s rows/s) | %s |\n",
+                   x[i], r / p, commas(r), commas(p), yesno(r / p >= 1.25))
+    }
+    for (w = 1; w <= 2; w++) for (g = 1; g <= 2; g++) {
+        if (w == 1 && g == 1) continue
+        b = big SUBSEP "transition" SUBSEP W[w] SUBSEP G[g]
+        if (!((b SUBSEP "update") in have)) continue
+        printf("| (for reference: %s, %s) | range %s `UPDATE`, %s PL/pgSQL; auto %s `UPDATE`, %s PL/pgSQL | |\n",
+               W[w], (G[g] == "yes") ? "with trigger" : "no trigger",
+               ratio(b SUBSEP "range", b SUBSEP "update"), ratio(b SUBSEP "range", b SUBSEP "plpgsql"),
+               ratio(b SUBSEP "auto", b SUBSEP "update"), ratio(b SUBSEP "auto", b SUBSEP "plpgsql"))
+    }
+    print "| parallel workers on disjoint key ranges ≥ 1.4× single `UPDATE` | not available (background jobs not implemented yet) | |"
+    maxrss = 0; worst = 0; wflat = ""
+    for (w = 1; w <= 2; w++) for (g = 1; g <= 2; g++) for (a = 3; a <= 6; a++) {
+        kb = big SUBSEP "transition" SUBSEP W[w] SUBSEP G[g] SUBSEP T[a]
+        ks = small SUBSEP "transition" SUBSEP W[w] SUBSEP G[g] SUBSEP T[a]
+        if (!(kb in have)) continue
+        if (rss[kb] > maxrss) maxrss = rss[kb]
+        if (nsizes > 1 && (ks in have) && rss[ks] > 0) {
+            c = (rss[kb] - rss[ks]) / rss[ks]; if (c < 0) c = -c
+            if (c > worst) { worst = c; wflat = T[a] ", " W[w] ", " (G[g] == "yes" ? "trigger" : "no trigger") }
+        }
+    }
+    printf("| backend private memory of bulk_status transitions < 16 MB, triggers included | max RssAnon peak %s | %s |\n",
+           hb(maxrss), yesno(maxrss < 16 * 1048576))
+    if (nsizes > 1)
+        printf("| ... flat within 10%% from %s to %s rows | largest change %.1f%% (%s) | %s |\n",
+               commas(small), commas(big), worst * 100, wflat, yesno(worst <= 0.10))
+    hu = heap1[d SUBSEP "update"] - heap0[d SUBSEP "update"]
+    for (i = 1; i <= 2; i++) {
+        k = d SUBSEP x[i]
+        if (!(k in have)) continue
+        ha = heap1[k] - heap0[k]
+        printf("| heap growth of a full transition (%s) well under the single `UPDATE`'s | %s vs %s | %s |\n",
+               x[i], growth(heap0[k], heap1[k]), growth(heap0[d SUBSEP "update"], heap1[d SUBSEP "update"]),
+               yesno(ha < hu / 2))
+    }
+    s = big SUBSEP "scan" SUBSEP "read" SUBSEP "-" SUBSEP "scan"
+    f = big SUBSEP "scan" SUBSEP "read" SUBSEP "-" SUBSEP "fetch_count"
+    c = big SUBSEP "scan" SUBSEP "read" SUBSEP "-" SUBSEP "copy"
+    if (s in have) {
+        if (f in have)
+            printf("| scan ≥ 1.0× a `FETCH_COUNT` cursor | %.2f× | %s |\n", rate(s) / rate(f), yesno(rate(s) / rate(f) >= 1.0))
+        if (c in have)
+            printf("| scan ≥ 0.7× `COPY` | %.2f× (through psql `FETCH_COUNT`); `COPY (SELECT scan) TO STDOUT`: %s | %s |\n",
+                   rate(s) / rate(c), ratio(big SUBSEP "scan" SUBSEP "read" SUBSEP "-" SUBSEP "copy_scan", c), yesno(rate(s) / rate(c) >= 0.7))
+        printf("| scan: zero temp files | %s | %s |\n", hb(temp[s]), yesno(temp[s] == 0))
+        if ((big, "scan") in first)
+            printf("| scan: first row in < 50 ms | %s through a psql-style cursor, %s direct | %s |\n",
+                   ms(first[big, "scan"]), ms(first[big, "scan_direct"]), yesno(first[big, "scan"] < 0.05))
+    }
+    print ""
+}
