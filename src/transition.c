@@ -69,6 +69,29 @@ source_arg(FunctionCallInfo fcinfo, int argno)
 	return source;
 }
 
+/* Check the numeric options every driver shares. */
+static void
+check_args(const BulkTransitionArgs *args)
+{
+	if (args->batch_size <= 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("batch_size must be greater than zero")));
+	require_non_negative(args->sleep_ms, "sleep_ms");
+	require_non_negative(args->lock_timeout_ms, "lock_timeout_ms");
+	require_non_negative(args->max_retries, "max_retries");
+	require_non_negative(args->max_rows_per_sec, "max_rows_per_sec");
+	require_non_negative(args->target_batch_ms, "target_batch_ms");
+	if (args->min_batch_size <= 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("min_batch_size must be greater than zero")));
+	if (args->max_batch_size < args->min_batch_size)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("max_batch_size must not be less than min_batch_size")));
+}
+
 /*
  * Read the procedure's arguments into args, checking each.  A purge has
  * the arguments of a transition but to_status (its status argument is the
@@ -115,23 +138,7 @@ read_args(FunctionCallInfo fcinfo, BulkTransitionArgs *args, bool purge)
 	args->source = source_arg(fcinfo, ARG(17));
 #undef ARG
 
-	if (args->batch_size <= 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("batch_size must be greater than zero")));
-	require_non_negative(args->sleep_ms, "sleep_ms");
-	require_non_negative(args->lock_timeout_ms, "lock_timeout_ms");
-	require_non_negative(args->max_retries, "max_retries");
-	require_non_negative(args->max_rows_per_sec, "max_rows_per_sec");
-	require_non_negative(args->target_batch_ms, "target_batch_ms");
-	if (args->min_batch_size <= 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("min_batch_size must be greater than zero")));
-	if (args->max_batch_size < args->min_batch_size)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("max_batch_size must not be less than min_batch_size")));
+	check_args(args);
 }
 
 /*
@@ -238,16 +245,8 @@ bulk_status_stamp(PG_FUNCTION_ARGS)
 	args.max_replication_lag_ms = PG_ARGISNULL(12) ? 0 :
 		interval_ms(PG_GETARG_INTERVAL_P(12), "max_replication_lag");
 	args.min_batch_size = 1;
-	args.max_batch_size = args.batch_size;
-
-	if (args.batch_size <= 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("batch_size must be greater than zero")));
-	require_non_negative(args.sleep_ms, "sleep_ms");
-	require_non_negative(args.lock_timeout_ms, "lock_timeout_ms");
-	require_non_negative(args.max_retries, "max_retries");
-	require_non_negative(args.max_rows_per_sec, "max_rows_per_sec");
+	args.max_batch_size = Max(args.batch_size, 1);
+	check_args(&args);
 
 	return run_procedure(fcinfo, &args, "bulk_status.stamp");
 }

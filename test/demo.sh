@@ -49,7 +49,6 @@ ROWS=1000000
 KEEP=0
 DEMO_DIR=""        # the cluster and the run files live here
 RUN_DIR=""         # pid, result and memory files of each step
-SAMPLER_PID=""     # the background memory sampler, while one runs
 # one "cycle|label|rows|secs|wal|heap0|heap|engine|backend|rss_start|rss_peak|checkpoints"
 # per step
 PHASES=()
@@ -81,7 +80,7 @@ parse_args() {
 cleanup() {
     local rc=$?
     set +e
-    stop_sampler 0
+    rss_watch_stop 0
     cluster_stop
     if [ -n "$DEMO_DIR" ]; then
         if [ "$KEEP" = 1 ]; then
@@ -205,56 +204,6 @@ checkpoint() {
     demo_psql <<<'CHECKPOINT;'
 }
 
-# Follow the peak RssAnon of the process whose pid appears in file $1, every
-# 100 ms until it exits; keep "first_kB peak_kB" in file $2.
-sample_rss() {
-    set +e
-    local pidfile=$1 out=$2 pid="" key val rest first="" peak=0 i
-    for ((i = 0; i < 3000; i++)); do
-        if [ -s "$pidfile" ]; then
-            read -r pid <"$pidfile"
-            [[ "$pid" =~ ^[0-9]+$ ]] && break
-        fi
-        sleep 0.02
-    done
-    [[ "$pid" =~ ^[0-9]+$ ]] || return 0
-    while [ -r "/proc/$pid/status" ]; do
-        val=""
-        while read -r key val rest; do
-            [ "$key" = "RssAnon:" ] && break
-            val=""
-        done <"/proc/$pid/status" 2>/dev/null
-        if [[ "$val" =~ ^[0-9]+$ ]]; then
-            [ -z "$first" ] && first=$val
-            [ "$val" -gt "$peak" ] && peak=$val
-            echo "$first $peak" >"$out"
-        fi
-        sleep 0.1
-    done
-}
-
-# Start sample_rss in the background.
-start_sampler() {
-    sample_rss "$1" "$2" &
-    SAMPLER_PID=$!
-}
-
-# Wait (at most $1 tenths of a second, default 50) for the sampler to see its
-# process exit, then end it.
-stop_sampler() {
-    local i
-    if [ -z "$SAMPLER_PID" ]; then
-        return 0
-    fi
-    for ((i = 0; i < ${1:-50}; i++)); do
-        kill -0 "$SAMPLER_PID" 2>/dev/null || break
-        sleep 0.1
-    done
-    kill "$SAMPLER_PID" 2>/dev/null || true
-    wait "$SAMPLER_PID" 2>/dev/null || true
-    SAMPLER_PID=""
-}
-
 # Bytes (or "-") in a short human form.
 human_bytes() {
     awk -v b="$1" 'BEGIN {
@@ -280,7 +229,7 @@ run_phase() {
     log "step $n, $cycle: $label"
     [ -z "$settings" ] || echo "$settings"
     echo "$sql;"
-    start_sampler "$pidfile" "$memfile"
+    rss_watch_start "$pidfile" "$memfile"
     demo_psql -v tbl="$table" <<SQL
 SELECT pg_backend_pid() AS pid \gset
 \o $pidfile
@@ -309,12 +258,12 @@ SELECT coalesce(engine_peak_bytes::text, '-') AS engine,
 \o
 SELECT pg_sleep(0.25) AS slept \gset
 SQL
-    stop_sampler
+    rss_watch_stop
 
     local rows secs wal heap0 heap engine backend kind lrows batches ms ckpts rss_first=- rss_peak=-
     read -r rows secs wal heap0 heap engine backend kind lrows batches ms ckpts <"$resfile"
     if [ -s "$memfile" ]; then
-        read -r rss_first rss_peak <"$memfile"
+        read -r rss_first rss_peak _ <"$memfile"
         rss_first=$((rss_first * 1024))
         rss_peak=$((rss_peak * 1024))
     fi
