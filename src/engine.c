@@ -516,11 +516,24 @@ update_sql(BulkEngine *e, bool lower, bool upper, bool skip)
 		append_change_head(e, &sql, false);
 		appendStringInfoString(&sql, " WHERE true");
 		append_key_set_match(e, &sql, false);
-		appendStringInfoString(&sql, " RETURNING 1)"
-							   " SELECT (SELECT pg_catalog.count(*) FROM bulk_status_update),"
+
+		/*
+		 * The next position is the last key the batch changed, or, if it
+		 * changed none, the last it locked.  Not simply the last locked:
+		 * a row whose key another transaction changed while the batch
+		 * waited for it is locked under its new key, which may lie far
+		 * ahead, and would make the position skip every row in between.
+		 */
+		appendStringInfoString(&sql, " RETURNING ");
+		bulk_append_key_list(&sql, e->key, e->alias, false);
+		appendStringInfoString(&sql, ") SELECT (SELECT pg_catalog.count(*) FROM bulk_status_update),"
 							   " (SELECT pg_catalog.count(*) FROM " BATCH_CTE "), ");
 		bulk_append_key_list(&sql, e->key, NULL, false);
-		appendStringInfoString(&sql, " FROM " BATCH_CTE " ORDER BY ");
+		appendStringInfoString(&sql, " FROM (SELECT 0 AS bulk_status_pri, ");
+		bulk_append_key_list(&sql, e->key, NULL, false);
+		appendStringInfoString(&sql, " FROM bulk_status_update UNION ALL SELECT 1, ");
+		bulk_append_key_list(&sql, e->key, NULL, false);
+		appendStringInfoString(&sql, " FROM " BATCH_CTE ") AS bulk_status_done ORDER BY bulk_status_pri, ");
 		bulk_append_key_list(&sql, e->key, NULL, true);
 		appendStringInfoString(&sql, " LIMIT 1");
 	}
@@ -1220,6 +1233,34 @@ has_transition_privileges(Relation rel, AttrNumber status_attnum, BulkKey *key,
 	return true;
 }
 
+/*
+ * A purge that locks its rows first (strategy limit, skip_locked) does so
+ * with SELECT ... FOR UPDATE, which needs the UPDATE privilege and, under
+ * row-level security, would apply UPDATE policies where a DELETE applies
+ * DELETE policies: refuse those cases rather than delete other rows.
+ */
+static void
+check_purge_locking(Relation rel)
+{
+	Oid			relid = RelationGetRelid(rel);
+
+	if (rel->rd_rel->relrowsecurity)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("a purge of \"%s\" cannot lock its rows first, because row-level security is enabled",
+						RelationGetRelationName(rel)),
+				 errdetail("Strategy \"limit\" and skip_locked lock rows with SELECT ... FOR UPDATE, which applies UPDATE policies."),
+				 errhint("Use strategy \"range\" or \"ctid\" without skip_locked.")));
+	if (pg_class_aclcheck(relid, GetUserId(), ACL_UPDATE) != ACLCHECK_OK &&
+		pg_attribute_aclcheck_all(relid, GetUserId(), ACL_UPDATE, ACLMASK_ANY) != ACLCHECK_OK)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("a purge of \"%s\" that locks its rows first needs the UPDATE privilege",
+						RelationGetRelationName(rel)),
+				 errdetail("Strategy \"limit\" and skip_locked lock rows with SELECT ... FOR UPDATE."),
+				 errhint("Use strategy \"range\" or \"ctid\" without skip_locked.")));
+}
+
 /* Whether rel has rules that rewrite the run's UPDATE (or DELETE). */
 static bool
 has_change_rules(BulkEngine *e, Relation rel)
@@ -1444,9 +1485,11 @@ status_stats(BulkEngine *e, Relation rel, bool *stale)
 }
 
 /*
- * Refresh stale statistics of a plain table's status and key columns
- * before planning batches on them, when the caller owns it (as ANALYZE
- * requires): with statistics that call the from status rare, the planner
+ * Refresh a plain table's stale statistics before planning batches on it,
+ * when the caller owns it (as ANALYZE requires), but not in a dry run
+ * inside a transaction block (ANALYZE's lock would last until the caller's
+ * commit) nor on an inheritance parent (ANALYZE would sample its
+ * children): with statistics that call the from status rare, the planner
  * drives a batch from a scan of the whole table.  Returns whether it did.
  */
 static bool
@@ -1454,21 +1497,20 @@ refresh_stale_stats(BulkEngine *e, Relation rel)
 {
 	StringInfoData sql;
 	bool		stale;
-	int			i;
 
 	MemoryContext old;
 
 	if (list_member_oid(e->refreshed, RelationGetRelid(rel)))
 		return true;
-	if (rel->rd_rel->relkind != RELKIND_RELATION ||
+	if (e->atomic || rel->rd_rel->relkind != RELKIND_RELATION ||
+		rel->rd_rel->relhassubclass ||
 		!status_stats(e, rel, &stale) || !stale ||
 		!pg_class_ownercheck(RelationGetRelid(rel), GetUserId()))
 		return false;
+
+	/* a whole-table ANALYZE: a column list would leave the change count */
 	initStringInfo(&sql);
-	appendStringInfo(&sql, "ANALYZE %s (%s", bulk_quoted_relname(rel), e->status);
-	for (i = 0; e->key && i < e->key->nkeys; i++)
-		appendStringInfo(&sql, ", %s", e->key->names[i]);
-	appendStringInfoChar(&sql, ')');
+	appendStringInfo(&sql, "ANALYZE %s", bulk_quoted_relname(rel));
 	if (SPI_execute(sql.data, false, 0) != SPI_OK_UTILITY)
 		elog(ERROR, "ANALYZE failed");
 	pfree(sql.data);
@@ -1548,7 +1590,11 @@ setup_target(BulkEngine *e, Relation rel)
 		e->strategy = BULK_STRATEGY_SOURCE;
 	else if (e->strategy == BULK_STRATEGY_AUTO)
 		e->strategy = e->key == NULL ? BULK_STRATEGY_CTID :
-			looks_sparse(e, rel, refreshed) ? BULK_STRATEGY_LIMIT : BULK_STRATEGY_RANGE;
+			!e->args->delete_rows && looks_sparse(e, rel, refreshed) ?
+			BULK_STRATEGY_LIMIT : BULK_STRATEGY_RANGE;
+	if (e->args->delete_rows &&
+		(e->strategy == BULK_STRATEGY_LIMIT || e->args->skip_locked))
+		check_purge_locking(rel);
 	if (e->strategy != BULK_STRATEGY_CTID && e->key == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),

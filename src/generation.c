@@ -31,7 +31,6 @@
 #include "fmgr.h"
 #include "access/xact.h"
 #include "miscadmin.h"
-#include "storage/proc.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
 
@@ -163,17 +162,19 @@ bulk_status_generation_end(PG_FUNCTION_ARGS)
 
 /*
  * current_generation() is a column DEFAULT, called once per inserted row;
- * being STABLE, it may answer the same within one statement's snapshot.
- * This caches the last answer for the transaction and command it was given
- * in, so that a COPY of a million rows asks the state table once.
+ * being STABLE, it may answer the same within one statement.  It keeps its
+ * last answer in fn_extra, which lives as long as the statement's
+ * expression does, for the command and subtransaction it was given in, so
+ * that a COPY of a million rows asks the state table once and the next
+ * statement asks again.
  */
-static struct
+typedef struct GenerationCache
 {
-	LocalTransactionId lxid;
 	CommandId	cid;
-	char		cycle[NAMEDATALEN * 2];
+	SubTransactionId subxid;
 	int64		generation;
-}			generation_cache;
+	char		cycle[FLEXIBLE_ARRAY_MEMBER];
+} GenerationCache;
 
 PG_FUNCTION_INFO_V1(bulk_status_current_generation);
 
@@ -187,12 +188,12 @@ bulk_status_current_generation(PG_FUNCTION_ARGS)
 	bool		isnull;
 	char	   *cycle = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	CommandId	cid = GetCurrentCommandId(false);
-	bool		cacheable = strlen(cycle) < sizeof(generation_cache.cycle);
+	SubTransactionId subxid = GetCurrentSubTransactionId();
+	GenerationCache *cache = (GenerationCache *) fcinfo->flinfo->fn_extra;
 
-	if (cacheable && generation_cache.lxid == MyProc->lxid &&
-		generation_cache.cid == cid &&
-		strcmp(generation_cache.cycle, cycle) == 0)
-		PG_RETURN_INT64(generation_cache.generation);
+	if (cache && cache->cid == cid && cache->subxid == subxid &&
+		strcmp(cache->cycle, cycle) == 0)
+		PG_RETURN_INT64(cache->generation);
 
 	values[0] = PG_GETARG_DATUM(0);
 	if (SPI_connect() != SPI_OK_CONNECT)
@@ -205,12 +206,17 @@ bulk_status_current_generation(PG_FUNCTION_ARGS)
 												 SPI_tuptable->tupdesc, 1, &isnull));
 	SPI_finish();
 
-	if (cacheable)
+	if (cache == NULL || strcmp(cache->cycle, cycle) != 0)
 	{
-		generation_cache.lxid = MyProc->lxid;
-		generation_cache.cid = cid;
-		strlcpy(generation_cache.cycle, cycle, sizeof(generation_cache.cycle));
-		generation_cache.generation = generation;
+		if (cache)
+			pfree(cache);
+		cache = MemoryContextAlloc(fcinfo->flinfo->fn_mcxt,
+								   offsetof(GenerationCache, cycle) + strlen(cycle) + 1);
+		strcpy(cache->cycle, cycle);
+		fcinfo->flinfo->fn_extra = cache;
 	}
+	cache->cid = cid;
+	cache->subxid = subxid;
+	cache->generation = generation;
 	PG_RETURN_INT64(generation);
 }

@@ -509,9 +509,14 @@ bulk_jit_off(void)
 	return level;
 }
 
-/* Leave the nest level bulk_jit_off() entered. */
+/*
+ * Leave the nest level bulk_jit_off() entered: jit goes back to what it
+ * was, while settings that the statement's own code (a trigger, a function
+ * in a filter) made with SET or set_config() stay, as they would after an
+ * ordinary statement.
+ */
 void
 bulk_jit_restore(int level)
 {
-	AtEOXact_GUC(false, level);
+	AtEOXact_GUC(true, level);
 }

@@ -404,6 +404,18 @@ CALL bulk_status.transition('jt', 'a', 'b', batch_size => 10);
 CALL bulk_status.transition('jt', 'b', 'c', batch_size => 10, strategy => 'limit');
 SELECT setting, count(*) FROM jit_seen GROUP BY 1;
 SHOW jit;
+-- settings a trigger makes during a batch stay, as after an ordinary
+-- UPDATE (only jit, which the engine turned off, goes back)
+CREATE FUNCTION set_seen() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  PERFORM set_config('bulk_status_test.trigger_saw', 'yes', false);
+  RETURN NEW;
+END $$;
+CREATE TRIGGER set_seen BEFORE UPDATE ON jt FOR EACH ROW EXECUTE FUNCTION set_seen();
+CALL bulk_status.transition('jt', 'c', 'd', batch_size => 10);
+SELECT current_setting('bulk_status_test.trigger_saw', true) AS trigger_setting_kept;
+SHOW jit;
+
 RESET jit;
 
 -- clean up

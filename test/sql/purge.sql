@@ -89,7 +89,34 @@ CALL bulk_status.purge('files', 'SYNCED');
 RESET ROLE;
 SELECT count(*) FROM files;
 
+-- a purge that locks its rows first (limit, skip_locked) uses SELECT ...
+-- FOR UPDATE: it needs the UPDATE privilege, and is refused under row-level
+-- security (which would apply UPDATE policies); auto never chooses limit
+CREATE TABLE p2 (id int PRIMARY KEY, status text NOT NULL);
+INSERT INTO p2 SELECT g, CASE WHEN g % 50 = 0 THEN 'DELETED' ELSE 'SYNCED' END
+  FROM generate_series(1, 1000) g;
+ANALYZE p2;
+\set VERBOSITY terse
+CALL bulk_status.purge('p2', 'DELETED', dry_run => true);
+\set VERBOSITY default
+DROP ROLE IF EXISTS regress_bs_purge2;
+CREATE ROLE regress_bs_purge2 NOLOGIN;
+GRANT USAGE ON SCHEMA purge_test TO regress_bs_purge2;
+GRANT SELECT, DELETE ON p2 TO regress_bs_purge2;
+SET ROLE regress_bs_purge2;
+CALL bulk_status.purge('p2', 'DELETED', strategy => 'limit');
+\echo :LAST_ERROR_SQLSTATE
+CALL bulk_status.purge('p2', 'DELETED', skip_locked => true);
+\echo :LAST_ERROR_SQLSTATE
+CALL bulk_status.purge('p2', 'DELETED');
+RESET ROLE;
+ALTER TABLE p2 ENABLE ROW LEVEL SECURITY;
+CALL bulk_status.purge('p2', 'SYNCED', strategy => 'limit');
+\echo :LAST_ERROR_SQLSTATE
+SELECT status, count(*) FROM p2 GROUP BY 1 ORDER BY 1;
+
 RESET search_path;
 SET client_min_messages = warning;
 DROP SCHEMA purge_test CASCADE;
 DROP ROLE regress_bs_purge;
+DROP ROLE regress_bs_purge2;
