@@ -232,14 +232,21 @@ qualified_collation(Oid collation)
 	return name;
 }
 
+/* Whether the caller holds privilege "mode" on column attnum of rel. */
+static bool
+has_column_privilege(Relation rel, AttrNumber attnum, AclMode mode)
+{
+	Oid			relid = RelationGetRelid(rel);
+
+	return pg_class_aclcheck(relid, GetUserId(), mode) == ACLCHECK_OK ||
+		pg_attribute_aclcheck(relid, attnum, GetUserId(), mode) == ACLCHECK_OK;
+}
+
 /* Insist that the caller holds privilege "mode" on column attnum of rel. */
 static void
 check_column_privilege(Relation rel, AttrNumber attnum, AclMode mode)
 {
-	Oid			relid = RelationGetRelid(rel);
-
-	if (pg_class_aclcheck(relid, GetUserId(), mode) == ACLCHECK_OK ||
-		pg_attribute_aclcheck(relid, attnum, GetUserId(), mode) == ACLCHECK_OK)
+	if (has_column_privilege(rel, attnum, mode))
 		return;
 	aclcheck_error(ACLCHECK_NO_PRIV, get_relkind_objtype(rel->rd_rel->relkind),
 				   RelationGetRelationName(rel));
@@ -368,6 +375,24 @@ append_join_to_locked_tids(BulkEngine *e, StringInfo sql)
 }
 
 /*
+ * Append source key column i (qualified with alias, if given) converted to
+ * the key's type and collation, so that it compares the way the key index
+ * does.  The type is written with typmod -1 "given": bpchar, not
+ * character, which would mean char(1).
+ */
+static void
+append_source_key(BulkEngine *e, StringInfo sql, const char *alias, int i)
+{
+	appendStringInfo(sql, "%s%s%s::%s", alias ? alias : "", alias ? "." : "",
+					 e->key->names[i],
+					 format_type_extended(e->key->types[i], -1,
+										  FORMAT_TYPE_TYPEMOD_GIVEN |
+										  FORMAT_TYPE_FORCE_QUALIFY));
+	if (OidIsValid(e->key->collations[i]))
+		appendStringInfo(sql, " COLLATE %s", qualified_collation(e->key->collations[i]));
+}
+
+/*
  * Append the key columns of a key set, the first ncols of them: the
  * source's key columns as the batch's slice of it (blocks [$3, $4), a TID
  * range scan) converted to the key's types and collations, so that they
@@ -381,15 +406,11 @@ append_key_set(BulkEngine *e, StringInfo sql, bool source, int ncols)
 	appendStringInfoString(sql, "SELECT ");
 	for (i = 0; i < ncols; i++)
 	{
-		appendStringInfo(sql, "%s%s", i > 0 ? ", " : "", e->key->names[i]);
-		if (!source)
-			continue;
-		/* typmod -1 "given": bpchar, not character, which means char(1) */
-		appendStringInfo(sql, "::%s", format_type_extended(e->key->types[i], -1,
-														   FORMAT_TYPE_TYPEMOD_GIVEN |
-														   FORMAT_TYPE_FORCE_QUALIFY));
-		if (OidIsValid(e->key->collations[i]))
-			appendStringInfo(sql, " COLLATE %s", qualified_collation(e->key->collations[i]));
+		appendStringInfoString(sql, i > 0 ? ", " : "");
+		if (source)
+			append_source_key(e, sql, NULL, i);
+		else
+			appendStringInfoString(sql, e->key->names[i]);
 	}
 	if (source)
 		appendStringInfo(sql, " FROM %s WHERE ctid >= $%d AND ctid < $%d",
@@ -436,13 +457,8 @@ append_source_exists(BulkEngine *e, StringInfo sql)
 	appendStringInfo(sql, " AND EXISTS (SELECT FROM %s AS " SOURCE_ALIAS " WHERE true", e->source);
 	for (i = 0; i < e->key->nkeys; i++)
 	{
-		appendStringInfo(sql, " AND %s.%s = " SOURCE_ALIAS ".%s::%s", e->alias,
-						 e->key->names[i], e->key->names[i],
-						 format_type_extended(e->key->types[i], -1,
-											  FORMAT_TYPE_TYPEMOD_GIVEN |
-											  FORMAT_TYPE_FORCE_QUALIFY));
-		if (OidIsValid(e->key->collations[i]))
-			appendStringInfo(sql, " COLLATE %s", qualified_collation(e->key->collations[i]));
+		appendStringInfo(sql, " AND %s.%s = ", e->alias, e->key->names[i]);
+		append_source_key(e, sql, SOURCE_ALIAS, i);
 	}
 	appendStringInfoChar(sql, ')');
 }
@@ -1199,16 +1215,6 @@ dry_run_target(BulkEngine *e, bool show_plan, int64 *batches,
 	*stmt_out = stmt;
 	*plan_out = sql.data;
 	return matching;
-}
-
-/* Whether the caller holds privilege "mode" on column attnum of rel. */
-static bool
-has_column_privilege(Relation rel, AttrNumber attnum, AclMode mode)
-{
-	Oid			relid = RelationGetRelid(rel);
-
-	return pg_class_aclcheck(relid, GetUserId(), mode) == ACLCHECK_OK ||
-		pg_attribute_aclcheck(relid, attnum, GetUserId(), mode) == ACLCHECK_OK;
 }
 
 /*
