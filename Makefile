@@ -12,7 +12,9 @@ OBJS = \
 	src/cursor.o \
 	src/transition.o \
 	src/throttle.o \
-	src/generation.o
+	src/generation.o \
+	src/jobs.o \
+	src/worker.o
 
 DATA = $(wildcard sql/$(EXTENSION)--*.sql)
 

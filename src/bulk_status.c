@@ -31,6 +31,18 @@ int			bulk_status_progress_interval = 10000;
 /* The session's last run; kind is NULL until something ran. */
 BulkRunStats bulk_last_run;
 
+/* Set by a background job's worker: see bulk_status.h. */
+void		(*bulk_phase_hook) (const char *phase) = NULL;
+bool		(*bulk_stop_check) (void) = NULL;
+
+/* Tell a background job's live figures what the engine is doing. */
+void
+bulk_report_phase(const char *phase)
+{
+	if (bulk_phase_hook)
+		bulk_phase_hook(phase);
+}
+
 void		_PG_init(void);
 
 /* Define the GUCs. */
@@ -47,6 +59,7 @@ _PG_init(void)
 							GUC_UNIT_MS,
 							NULL, NULL, NULL);
 
+	bulk_jobs_init();
 	MarkGUCPrefixReserved("bulk_status");
 }
 

@@ -78,6 +78,7 @@ extern void bulk_append_key_cmp(StringInfo buf, BulkKey *key,
 extern SPIPlanPtr bulk_prepare(const char *sql, int nargs, Oid *argtypes);
 extern SPIPlanPtr bulk_prepare_opts(const char *sql, int nargs, Oid *argtypes,
 									int options);
+extern int	bulk_key_text_settings(void);
 extern int	bulk_jit_off(void);
 extern void bulk_jit_restore(int level);
 extern void bulk_free_plan_callback(void *arg);
@@ -154,9 +155,80 @@ typedef struct BulkTransitionArgs
 	bool		any_from;		/* a stamp: change rows with any other value
 								 * (from_status unused) */
 	bool		delete_rows;	/* a purge: delete the rows (to_status unused) */
+
+	/* Set by a background job's worker; all zero for CALL. */
+	const struct BulkDriver *driver;
+	MemoryContext run_parent;	/* where the run's memory lives */
+	int			part_index;		/* this part, of part_count: leaves are */
+	int			part_count;		/* dealt out when walked one by one */
+	char	  **range_lo;		/* key parts: after this key (text form) */
+	char	  **range_hi;		/* ... up to and including this one */
+	int			range_nkeys;
+	int64		block_lo;		/* block parts: [block_lo, block_hi); */
+	int64		block_hi;		/* 0 for an open end */
+	const struct BulkPosition *resume;	/* where to resume, or NULL */
+
+	/* validate_only: check everything, prepare, then report and return */
+	bool		validate_only;
+	List	   *targets_out;	/* OIDs of the relations the run walks */
+	BulkStrategy strategy_out;	/* the first one's strategy */
+	bool		has_key_out;	/* whether it has a key */
+	double		rows_estimated_out; /* rows the planner expects to change */
 } BulkTransitionArgs;
 
+/*
+ * Where a run is: written after every batch (in the batch's transaction)
+ * by a background job, and handed back to resume.  Key positions are in
+ * text form, one element per key column, written under the fixed output
+ * settings of bulk_key_text_settings().
+ */
+typedef struct BulkPosition
+{
+	Oid			target;			/* relation being walked */
+	int			target_index;	/* its place in the run's list of targets */
+	BulkStrategy strategy;
+	int			pass;			/* 1, or 2: skip_locked's second pass */
+	int			npos;			/* key columns in position, 0 if none */
+	char	  **position;		/* last key done, or NULL */
+	int64		position_block; /* next block to do (ctid, source) */
+	bool		skipped;		/* skip_locked left rows behind ... */
+	char	  **retry_position; /* ... from after this key (or NULL) */
+	int64		retry_block;	/* ... or from this block */
+
+	/* figures, after a batch */
+	int64		changed;		/* by this batch */
+	int64		rows;			/* by the run */
+	int64		batches;
+	int			batch_size;
+	Size		engine_peak;
+} BulkPosition;
+
+/*
+ * A background job's hooks into the engine.  before_batch may stop the
+ * run (returning false) or raise an error; after_batch runs in the batch's
+ * transaction just before it commits, so what it writes commits with the
+ * batch; commit ends the transaction, and no transaction is open during
+ * the pause after it: begin (which before_batch also calls) starts the
+ * next one.
+ */
+typedef struct BulkDriver
+{
+	void	   *arg;
+	void		(*begin) (void *arg);	/* start a transaction if none */
+	bool		(*before_batch) (void *arg);
+	void		(*after_batch) (void *arg, const BulkPosition *pos);
+	void		(*commit) (void *arg);
+} BulkDriver;
+
+/* What a background job is doing now, for its live figures (NULL: CALL). */
+extern void (*bulk_phase_hook) (const char *phase);
+extern void bulk_report_phase(const char *phase);
+
+/* Whether a background job was asked to stop (NULL: CALL); ends pauses. */
+extern bool (*bulk_stop_check) (void);
+
 extern BulkStrategy bulk_parse_strategy(const char *name);
+extern const char *bulk_strategy_name(BulkStrategy s);
 
 /* throttle.c */
 typedef struct BulkThrottle
@@ -174,5 +246,18 @@ extern int	bulk_throttle_batch_size(BulkThrottle *t, int size, double batch_ms);
 extern int64 bulk_max_replay_lag_ms(void);
 extern void bulk_sleep(double ms);
 extern int64 bulk_transition_run(BulkTransitionArgs *args, bool atomic);
+
+/* transition.c */
+extern int	bulk_read_transition_args(FunctionCallInfo fcinfo,
+									  BulkTransitionArgs *args,
+									  bool purge, bool has_dry_run);
+extern int	bulk_read_stamp_args(FunctionCallInfo fcinfo,
+								 BulkTransitionArgs *args, bool has_dry_run);
+
+/* jobs.c, worker.c */
+extern void bulk_jobs_init(void);
+extern void bulk_job_worker_main(Datum arg);
+extern void bulk_launcher_main(Datum arg);
+extern void bulk_sweeper_main(Datum arg);
 
 #endif							/* BULK_STATUS_H */

@@ -175,6 +175,12 @@ typedef struct BulkEngine
 	BulkRunStats stats;
 	instr_time	start;
 	instr_time	last_progress;
+
+	/* a background job's part and its driver */
+	bool		has_part_hi;	/* key bounds end at the part's last key */
+	int			target_index;	/* of the current target in the run */
+	int			pass;			/* 1, or 2 for skip_locked's second pass */
+	bool		stopped;		/* the driver stopped the run */
 } BulkEngine;
 
 /* Parse a strategy name. */
@@ -197,8 +203,8 @@ bulk_parse_strategy(const char *name)
 }
 
 /* The name of a strategy, for messages. */
-static const char *
-strategy_name(BulkStrategy s)
+const char *
+bulk_strategy_name(BulkStrategy s)
 {
 	switch (s)
 	{
@@ -333,6 +339,11 @@ append_bounds(BulkEngine *e, StringInfo sql, bool lower, bool upper)
 	{
 		appendStringInfoString(sql, " AND ");
 		bulk_append_key_cmp(sql, e->key, e->alias, "<=", PARAM_LOWER + 1 + e->nbound);
+	}
+	if (e->has_part_hi)
+	{
+		appendStringInfoString(sql, " AND ");
+		bulk_append_key_cmp(sql, e->key, e->alias, "<=", PARAM_LOWER + 1 + 2 * e->nbound);
 	}
 }
 
@@ -977,7 +988,9 @@ run_batch_with_retries(BulkEngine *e, bool skip)
 							e->relname, e->args->lock_timeout_ms,
 							attempt + 1, e->args->max_retries)));
 			FreeErrorData(edata);
+			bulk_report_phase("lock_retry");
 			bulk_sleep(delay);
+			bulk_report_phase("running");
 		}
 	}
 }
@@ -1049,9 +1062,92 @@ static void
 commit(BulkEngine *e)
 {
 	MemoryContextSwitchTo(e->batch_cxt);
-	SPI_commit();
+	if (e->args->driver)
+		e->args->driver->commit(e->args->driver->arg);
+	else
+		SPI_commit();
 	MemoryContextSwitchTo(e->run_cxt);
 	MemoryContextReset(e->batch_cxt);
+}
+
+/*
+ * Key values from their text forms (written under bulk_key_text_settings),
+ * into the current memory context.
+ */
+static void
+key_from_text(BulkEngine *e, char **text, int n, Datum *values)
+{
+	int			i;
+
+	if (n != e->nbound)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("a stored position of %s has %d values for a key of %d columns",
+						e->relname, n, e->nbound),
+				 errdetail("The key of the table changed since the job was submitted.")));
+	for (i = 0; i < n; i++)
+	{
+		Oid			typinput;
+		Oid			typioparam;
+
+		getTypeInputInfo(e->key->types[i], &typinput, &typioparam);
+		values[i] = OidInputFunctionCall(typinput, text[i], typioparam, -1);
+	}
+}
+
+/* The text forms of nbound key values, in the current memory context. */
+static char **
+key_to_text(BulkEngine *e, Datum *values)
+{
+	char	  **text = palloc(sizeof(char *) * e->nbound);
+	int			i;
+
+	for (i = 0; i < e->nbound; i++)
+	{
+		Oid			typoutput;
+		bool		isvarlena;
+
+		getTypeOutputInfo(e->key->types[i], &typoutput, &isvarlena);
+		text[i] = OidOutputFunctionCall(typoutput, values[i]);
+	}
+	return text;
+}
+
+/*
+ * Hand the driver where the run is after a batch, in the batch's
+ * transaction.  When the batch finished its target, the position is the
+ * start of the next one.
+ */
+static void
+report_position(BulkEngine *e, int64 changed)
+{
+	BulkPosition pos;
+	bool		finished = e->done && !(e->pass == 1 && e->skipped);
+
+	memset(&pos, 0, sizeof(pos));
+	pos.target = finished ? InvalidOid : e->target_relid;
+	pos.target_index = e->target_index + (finished ? 1 : 0);
+	pos.strategy = e->strategy;
+	pos.pass = e->pass;
+	pos.position_block = e->pos_block;
+	if (!finished && e->key != NULL && e->has_pos)
+	{
+		pos.npos = e->nbound;
+		pos.position = key_to_text(e, e->values + PARAM_LOWER);
+	}
+	pos.skipped = !finished && e->skipped;
+	if (pos.skipped)
+	{
+		pos.retry_block = e->retry_block;
+		if (e->key != NULL && e->retry_has_pos && e->retry_pos)
+			pos.retry_position = key_to_text(e, e->retry_pos);
+	}
+	pos.changed = changed;
+	pos.rows = e->stats.rows;
+	pos.batches = e->stats.batches;
+	pos.batch_size = e->batch_size;
+	pos.engine_peak = e->stats.engine_peak;
+	e->args->driver->after_batch(e->args->driver->arg, &pos);
 }
 
 /* Walk from the current position to the end, committing every batch. */
@@ -1076,6 +1172,11 @@ run_pass(BulkEngine *e, bool skip)
 			bulk_throttle_pause(&e->throttle, e->last_changed,
 								bulk_status_progress_interval > 0);
 		CHECK_FOR_INTERRUPTS();
+		if (e->args->driver && !e->args->driver->before_batch(e->args->driver->arg))
+		{
+			e->stopped = true;
+			break;
+		}
 		INSTR_TIME_SET_CURRENT(batch_start);
 		MemoryContextSwitchTo(e->batch_cxt);
 		if (e->args->lock_timeout_ms > 0)
@@ -1101,6 +1202,8 @@ run_pass(BulkEngine *e, bool skip)
 		e->stats.rows += changed;
 		e->stats.batches++;
 		bulk_stats_sample(&e->stats, e->run_cxt);
+		if (e->args->driver)
+			report_position(e, changed);
 
 		commit(e);
 		bulk_stats_finish(&e->stats, e->start);
@@ -1461,6 +1564,28 @@ estimated_share(BulkEngine *e)
 }
 
 /*
+ * The planner's estimate of the rows the current target's walk will
+ * change: the source's rows, or the target's rows with the from status
+ * (every row, for a stamp).
+ */
+static double
+estimated_changes(BulkEngine *e)
+{
+	StringInfoData sql;
+
+	initStringInfo(&sql);
+	if (e->strategy == BULK_STRATEGY_SOURCE)
+	{
+		appendStringInfo(&sql, "SELECT FROM %s", e->source);
+		return estimated_rows(sql.data);
+	}
+	appendStringInfo(&sql, "SELECT FROM %s%s", e->target, e->alias_clause);
+	if (e->args->any_from)
+		return estimated_rows(sql.data);
+	return estimated_rows(sql.data) * estimated_share(e);
+}
+
+/*
  * Whether rel's statistics on its status column exist, and whether they
  * are stale: more than STALE_SHARE of its rows changed since they were
  * gathered.  In a sync cycle the prepare phase turns most rows into the
@@ -1545,6 +1670,99 @@ looks_sparse(BulkEngine *e, Relation rel, bool refreshed)
 }
 
 /*
+ * A background job's part covers a slice of the walk: the keys after
+ * range_lo up to range_hi, or the blocks [block_lo, block_hi).  Called by
+ * setup_target() with target_cxt current.
+ */
+static void
+set_part_bounds(BulkEngine *e)
+{
+	const BulkTransitionArgs *args = e->args;
+
+	if (WALKS_BLOCKS(e))
+	{
+		if (args->range_lo || args->range_hi)
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("job part of %s was split by key, but the relation is now walked by blocks",
+							e->relname)));
+		if (args->block_lo > 0)
+			e->pos_block = (BlockNumber) Min(args->block_lo, (int64) e->nblocks);
+		if (args->block_hi > 0)
+			e->nblocks = (BlockNumber) Min(args->block_hi, (int64) e->nblocks);
+		return;
+	}
+	if (args->block_lo > 0 || args->block_hi > 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("job part of %s was split by blocks, but the relation is now walked by key",
+						e->relname)));
+	if (args->range_hi)
+	{
+		key_from_text(e, args->range_hi, args->range_nkeys,
+					  e->values + PARAM_LOWER + 2 * e->nbound);
+		memset(e->nulls + PARAM_LOWER + 2 * e->nbound, ' ', e->nbound);
+	}
+	if (args->range_lo)
+	{
+		MemoryContext old = MemoryContextSwitchTo(e->pos_cxt[e->cur]);
+
+		key_from_text(e, args->range_lo, args->range_nkeys, e->values + PARAM_LOWER);
+		MemoryContextSwitchTo(old);
+		e->has_pos = true;
+		set_bound_nulls(e, 0, ' ');
+	}
+}
+
+/*
+ * Resume the current target where a background job's stored position
+ * says, if it is for this target and strategy; otherwise the target is
+ * walked from its start (safe: rows already changed no longer match).
+ */
+static void
+apply_resume(BulkEngine *e)
+{
+	const BulkPosition *r = e->args->resume;
+	MemoryContext old;
+
+	if (r == NULL || r->target != e->target_relid ||
+		r->target_index != e->target_index)
+		return;
+	if (r->strategy != e->strategy)
+	{
+		ereport(LOG,
+				(errmsg("bulk_status: %s is now walked with strategy %s, not %s: starting it again from the beginning",
+						e->relname, bulk_strategy_name(e->strategy),
+						bulk_strategy_name(r->strategy))));
+		return;
+	}
+	e->pass = r->pass;
+	if (WALKS_BLOCKS(e))
+		e->pos_block = (BlockNumber) Min(r->position_block, (int64) e->nblocks);
+	else if (r->position)
+	{
+		old = MemoryContextSwitchTo(e->pos_cxt[e->cur]);
+		key_from_text(e, r->position, r->npos, e->values + PARAM_LOWER);
+		MemoryContextSwitchTo(old);
+		e->has_pos = true;
+		set_bound_nulls(e, 0, ' ');
+	}
+	if (r->skipped)
+	{
+		e->skipped = true;
+		e->retry_block = (BlockNumber) r->retry_block;
+		e->retry_has_pos = r->retry_position != NULL;
+		if (e->retry_has_pos && e->key != NULL)
+		{
+			old = MemoryContextSwitchTo(e->target_cxt);
+			e->retry_pos = palloc(sizeof(Datum) * e->nbound);
+			key_from_text(e, r->retry_position, r->npos, e->retry_pos);
+			MemoryContextSwitchTo(old);
+		}
+	}
+}
+
+/*
  * Make rel the current target: find its key, settle the strategy, size
  * the parameters, forget the previous target's plans and position.
  */
@@ -1601,13 +1819,19 @@ setup_target(BulkEngine *e, Relation rel)
 	if (e->args->delete_rows &&
 		(e->strategy == BULK_STRATEGY_LIMIT || e->args->skip_locked))
 		check_purge_locking(rel);
+
+	/*
+	 * The statistics checks ran SPI, which leaves its own context current:
+	 * what follows lives as long as the target.
+	 */
+	MemoryContextSwitchTo(e->target_cxt);
 	if (e->strategy != BULK_STRATEGY_CTID && e->key == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("relation \"%s\" has no primary key or unique index on NOT NULL columns",
 						RelationGetRelationName(rel)),
 				 errdetail("Strategy \"%s\" walks the table in key order.",
-						   strategy_name(e->strategy)),
+						   bulk_strategy_name(e->strategy)),
 				 errhint("Use strategy \"ctid\", or \"auto\" to choose it for tables without a key.")));
 
 	if (e->strategy == BULK_STRATEGY_CTID)
@@ -1638,8 +1862,12 @@ setup_target(BulkEngine *e, Relation rel)
 			get_typlenbyval(e->key->types[i], &e->key_typlen[i], &e->key_typbyval[i]);
 	}
 
-	/* Parameters: to, from, then the lower and upper bounds. */
-	e->nparams = PARAM_LOWER + 2 * e->nbound;
+	/*
+	 * Parameters: to, from, then the lower and upper bounds, then a job
+	 * part's last key.
+	 */
+	e->has_part_hi = e->key != NULL && e->args->range_hi != NULL;
+	e->nparams = PARAM_LOWER + (e->has_part_hi ? 3 : 2) * e->nbound;
 	e->argtypes = palloc(sizeof(Oid) * e->nparams);
 	e->values = palloc0(sizeof(Datum) * e->nparams);
 	e->nulls = palloc(e->nparams);
@@ -1649,7 +1877,7 @@ setup_target(BulkEngine *e, Relation rel)
 	e->argtypes[PARAM_TO] = e->argtypes[PARAM_FROM] = e->status_type;
 	e->values[PARAM_TO] = e->to_value;
 	e->values[PARAM_FROM] = e->from_value;
-	for (i = 0; i < 2 * e->nbound; i++)
+	for (i = 0; i < e->nparams - PARAM_LOWER; i++)
 		e->argtypes[PARAM_LOWER + i] =
 			WALKS_BLOCKS(e) ? TIDOID : e->key->types[i % e->nbound];
 
@@ -1657,8 +1885,10 @@ setup_target(BulkEngine *e, Relation rel)
 	e->pos_block = 0;
 	e->skipped = false;
 	e->retry_pos = NULL;
+	e->pass = 1;
 	MemoryContextReset(e->pos_cxt[0]);
 	MemoryContextReset(e->pos_cxt[1]);
+	set_part_bounds(e);
 	MemoryContextSwitchTo(e->run_cxt);
 }
 
@@ -1725,7 +1955,7 @@ check_source(Relation rel, BulkKey *key, const BulkTransitionArgs *args)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("strategy \"%s\" cannot be combined with a source relation",
-						strategy_name(args->strategy)),
+						bulk_strategy_name(args->strategy)),
 				 errdetail("With a source, batches are block ranges of the source.")));
 	if (key == NULL)
 		ereport(ERROR,
@@ -1802,7 +2032,8 @@ bulk_transition_run(BulkTransitionArgs *args, bool atomic)
 	int64		result = 0;
 
 	/* The run context must survive the commits between batches. */
-	parent = (atomic || PortalContext == NULL) ? CurrentMemoryContext : PortalContext;
+	parent = args->run_parent ? args->run_parent :
+		(atomic || PortalContext == NULL) ? CurrentMemoryContext : PortalContext;
 	e = MemoryContextAllocZero(parent, sizeof(BulkEngine));
 	e->run_cxt = AllocSetContextCreate(parent, "bulk_status transition",
 									   ALLOCSET_DEFAULT_SIZES);
@@ -1884,6 +2115,18 @@ bulk_transition_run(BulkTransitionArgs *args, bool atomic)
 		targets = choose_targets(e, rel);
 	relation_close(rel, AccessShareLock);
 
+	/* A part of a job walks every part_count-th of several leaves. */
+	if (args->part_count > 1 && list_length(targets) > 1)
+	{
+		List	   *mine = NIL;
+		int			i = 0;
+
+		foreach(lc, targets)
+			if (i++ % args->part_count == args->part_index)
+				mine = lappend_oid(mine, lfirst_oid(lc));
+		targets = mine;
+	}
+
 	/*
 	 * Settle every target's strategy and prepare its statements now, so that
 	 * an error in any of them (a filter that does not fit a leaf, say) comes
@@ -1891,9 +2134,25 @@ bulk_transition_run(BulkTransitionArgs *args, bool atomic)
 	 */
 	foreach(lc, targets)
 		if (open_target(e, lfirst_oid(lc)))
+		{
 			prepare_target(e);
+			if (args->validate_only && lc == list_head(targets))
+			{
+				args->strategy_out = e->strategy;
+				args->has_key_out = e->key != NULL;
+			}
+			if (args->validate_only)
+				args->rows_estimated_out += estimated_changes(e);
+		}
 
-	if (args->dry_run)
+	if (args->validate_only)
+	{
+		MemoryContext old = MemoryContextSwitchTo(caller_cxt);
+
+		args->targets_out = list_copy(targets);
+		MemoryContextSwitchTo(old);
+	}
+	else if (args->dry_run)
 	{
 		int64		batches = 0;
 		char	   *stmt = NULL;
@@ -1922,7 +2181,7 @@ bulk_transition_run(BulkTransitionArgs *args, bool atomic)
 								 args->any_from ? "any other value" :
 								 quote_literal_cstr(args->from_status),
 								 quote_literal_cstr(args->to_status)),
-						strategy_name(first),
+						bulk_strategy_name(first),
 						mixed ? " (others on some partitions)" : ""),
 				 errdetail("About " INT64_FORMAT " %s of %s %d rows, %d %s.",
 						   batches, batches == 1 ? "batch" : "batches",
@@ -1937,13 +2196,30 @@ bulk_transition_run(BulkTransitionArgs *args, bool atomic)
 	}
 	else
 	{
+		const BulkPosition *r = args->resume;
+		int			first = 0;
+
 		if (atomic)
 			elog(ERROR, "a transition that changes rows needs a non-atomic context");
 
-		foreach(lc, targets)
+		/*
+		 * A job resumes at the target its position names (if the list of
+		 * targets still has it there), skipping those before it.
+		 */
+		if (r && r->target_index > 0 && r->target_index <= list_length(targets) &&
+			(!OidIsValid(r->target) ||
+			 (r->target_index < list_length(targets) &&
+			  list_nth_oid(targets, r->target_index) == r->target)))
+			first = r->target_index;
+
+		for (e->target_index = first; e->target_index < list_length(targets) &&
+			 !e->stopped; e->target_index++)
 		{
-			if (!open_target(e, lfirst_oid(lc)))
+			if (args->driver)
+				args->driver->begin(args->driver->arg);
+			if (!open_target(e, list_nth_oid(targets, e->target_index)))
 				continue;
+			apply_resume(e);
 
 			/*
 			 * Commit the set-up, so that no lock it took is held through a
@@ -1951,11 +2227,14 @@ bulk_transition_run(BulkTransitionArgs *args, bool atomic)
 			 * behind such a lock would stall every query on the table.
 			 */
 			commit(e);
-			run_pass(e, args->skip_locked);
-			if (e->skipped)
+			if (e->pass == 1)
+				run_pass(e, args->skip_locked);
+			if (e->skipped && !e->stopped)
 			{
 				/* Now wait for the rows that were locked the first time. */
-				rewind_to_skipped(e);
+				if (e->pass == 1)
+					rewind_to_skipped(e);
+				e->pass = 2;
 				run_pass(e, false);
 			}
 		}

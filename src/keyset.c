@@ -419,8 +419,11 @@ bulk_prepare(const char *sql, int nargs, Oid *argtypes)
 SPIPlanPtr
 bulk_prepare_opts(const char *sql, int nargs, Oid *argtypes, int options)
 {
+	MemoryContext cxt = CurrentMemoryContext;
 	SPIPlanPtr	plan = SPI_prepare_cursor(sql, nargs, argtypes, options);
 
+	/* SPI leaves its own procedure context current: back to the caller's */
+	MemoryContextSwitchTo(cxt);
 	if (plan == NULL)
 		elog(ERROR, "SPI_prepare failed for \"%s\": %s",
 			 sql, SPI_result_code_string(SPI_result));
@@ -478,17 +481,43 @@ bulk_state_execute(const char *table, const char *sql, int nargs,
 	Oid			save_userid;
 	int			save_sec;
 	int			rc;
+	MemoryContext cxt = CurrentMemoryContext;
 
 	GetUserIdAndSecContext(&save_userid, &save_sec);
 	SetUserIdAndSecContext(state_table_owner(table),
 						   save_sec | SECURITY_LOCAL_USERID_CHANGE |
 						   SECURITY_RESTRICTED_OPERATION);
 	rc = SPI_execute_with_args(sql, nargs, argtypes, values, nulls, false, 0);
+	MemoryContextSwitchTo(cxt);
 	SetUserIdAndSecContext(save_userid, save_sec);
 	if (rc != expected)
 		elog(ERROR, "statement on bulk_status.%s failed: %s",
 			 table, SPI_result_code_string(rc));
 	return SPI_processed;
+}
+
+/*
+ * Enter a GUC nest level with output settings that give every key value
+ * one text form, whatever the session's: positions and part bounds are
+ * stored as text and read back elsewhere (another session, a background
+ * worker).  timestamptz output carries its offset, so TimeZone does not
+ * matter.  Leave it with AtEOXact_GUC(false, level); an error leaves it
+ * through (sub)transaction abort.
+ */
+int
+bulk_key_text_settings(void)
+{
+	int			level = NewGUCNestLevel();
+
+	(void) set_config_option("DateStyle", "ISO, YMD", PGC_USERSET,
+							 PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+	(void) set_config_option("IntervalStyle", "postgres", PGC_USERSET,
+							 PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+	(void) set_config_option("extra_float_digits", "3", PGC_USERSET,
+							 PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+	(void) set_config_option("lc_monetary", "C", PGC_USERSET,
+							 PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+	return level;
 }
 
 /*

@@ -74,6 +74,8 @@ bulk_sleep(double ms)
 						 (long) Min(left, 60000.0), PG_WAIT_EXTENSION);
 		ResetLatch(MyLatch);
 		CHECK_FOR_INTERRUPTS();
+		if (bulk_stop_check && bulk_stop_check())
+			return;
 		INSTR_TIME_SET_CURRENT(now);
 		INSTR_TIME_SUBTRACT(now, start);
 		left = ms - INSTR_TIME_GET_MILLISEC(now);
@@ -138,7 +140,11 @@ bulk_throttle_pause(BulkThrottle *t, int64 changed, bool report)
 			changed * 1000.0 / t->args->max_rows_per_sec;
 		wait = Max(wait, t->next_ok_ms - now);
 	}
-	bulk_sleep(wait);
+	if (wait >= 1)
+	{
+		bulk_report_phase("sleeping");
+		bulk_sleep(wait);
+	}
 
 	if (cap_ms > 0)
 	{
@@ -147,6 +153,9 @@ bulk_throttle_pause(BulkThrottle *t, int64 changed, bool report)
 
 		while ((lag = bulk_max_replay_lag_ms()) > cap_ms)
 		{
+			if (bulk_stop_check && bulk_stop_check())
+				break;
+			bulk_report_phase("lag_wait");
 			if (report && !told)
 				ereport(NOTICE,
 						(errmsg("waiting while a standby's replay lag (" INT64_FORMAT " ms) exceeds max_replication_lag (" INT64_FORMAT " ms)",

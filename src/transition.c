@@ -93,12 +93,15 @@ check_args(const BulkTransitionArgs *args)
 }
 
 /*
- * Read the procedure's arguments into args, checking each.  A purge has
- * the arguments of a transition but to_status (its status argument is the
- * transition's from_status); "n" below is the transition's numbering.
+ * Read the arguments of transition or purge (or of their submit variants,
+ * which have no dry_run) into args, checking each; return the number of
+ * arguments read.  A purge has the arguments of a transition but to_status
+ * (its status argument is the transition's from_status); "n" below is the
+ * transition's numbering.
  */
-static void
-read_args(FunctionCallInfo fcinfo, BulkTransitionArgs *args, bool purge)
+int
+bulk_read_transition_args(FunctionCallInfo fcinfo, BulkTransitionArgs *args,
+						  bool purge, bool has_dry_run)
 {
 	static const char *const names[] = {
 		"rel", "from_status", "to_status", NULL, "status_column",
@@ -108,9 +111,9 @@ read_args(FunctionCallInfo fcinfo, BulkTransitionArgs *args, bool purge)
 	};
 	int			n;
 
-#define ARG(n) ((n) < 2 || !purge ? (n) : (n) - 1)
+#define ARG(n) ((n) - ((n) >= 2 && purge) - ((n) > 11 && !has_dry_run))
 	for (n = 0; n < lengthof(names); n++)
-		if (names[n] != NULL && !(purge && n == 2))
+		if (names[n] != NULL && !(purge && n == 2) && !(n == 11 && !has_dry_run))
 			bulk_require_arg(PG_ARGISNULL(ARG(n)),
 							 purge && n == 1 ? "status" : names[n]);
 
@@ -128,7 +131,7 @@ read_args(FunctionCallInfo fcinfo, BulkTransitionArgs *args, bool purge)
 	args->lock_timeout_ms = PG_GETARG_INT32(ARG(8));
 	args->max_retries = PG_GETARG_INT32(ARG(9));
 	args->skip_locked = PG_GETARG_BOOL(ARG(10));
-	args->dry_run = PG_GETARG_BOOL(ARG(11));
+	args->dry_run = has_dry_run && PG_GETARG_BOOL(ARG(11));
 	args->max_rows_per_sec = PG_GETARG_INT32(ARG(12));
 	args->target_batch_ms = PG_GETARG_INT32(ARG(13));
 	args->min_batch_size = PG_GETARG_INT32(ARG(14));
@@ -136,9 +139,11 @@ read_args(FunctionCallInfo fcinfo, BulkTransitionArgs *args, bool purge)
 	args->max_replication_lag_ms = PG_ARGISNULL(ARG(16)) ? 0 :
 		interval_ms(PG_GETARG_INTERVAL_P(ARG(16)), "max_replication_lag");
 	args->source = source_arg(fcinfo, ARG(17));
+	n = ARG(18);
 #undef ARG
 
 	check_args(args);
+	return n;
 }
 
 /*
@@ -185,7 +190,7 @@ bulk_status_transition(PG_FUNCTION_ARGS)
 {
 	BulkTransitionArgs args;
 
-	read_args(fcinfo, &args, false);
+	(void) bulk_read_transition_args(fcinfo, &args, false, true);
 	return run_procedure(fcinfo, &args, "bulk_status.transition");
 }
 
@@ -200,8 +205,53 @@ bulk_status_purge(PG_FUNCTION_ARGS)
 {
 	BulkTransitionArgs args;
 
-	read_args(fcinfo, &args, true);
+	(void) bulk_read_transition_args(fcinfo, &args, true, true);
 	return run_procedure(fcinfo, &args, "bulk_status.purge");
+}
+
+/*
+ * Read the arguments of stamp (or of submit_stamp, which has no dry_run)
+ * into args, checking each; return the number of arguments read.
+ */
+int
+bulk_read_stamp_args(FunctionCallInfo fcinfo, BulkTransitionArgs *args,
+					 bool has_dry_run)
+{
+	static const char *const names[] = {
+		"rel", "column_name", "value", NULL, NULL, "batch_size", "sleep_ms",
+		"lock_timeout_ms", "max_retries", "skip_locked", "dry_run",
+		"max_rows_per_sec", NULL
+	};
+	int			n;
+
+#define ARG(n) ((n) - ((n) > 10 && !has_dry_run))
+	for (n = 0; n < lengthof(names); n++)
+		if (names[n] != NULL && !(n == 10 && !has_dry_run))
+			bulk_require_arg(PG_ARGISNULL(ARG(n)), names[n]);
+
+	memset(args, 0, sizeof(BulkTransitionArgs));
+	args->any_from = true;
+	args->relid = PG_GETARG_OID(0);
+	args->status_column = pstrdup(NameStr(*PG_GETARG_NAME(1)));
+	args->to_status = text_to_cstring(PG_GETARG_TEXT_PP(2));
+	args->source = source_arg(fcinfo, 3);
+	args->filter = PG_ARGISNULL(4) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(4));
+	args->batch_size = PG_GETARG_INT32(5);
+	args->strategy = BULK_STRATEGY_AUTO;
+	args->sleep_ms = PG_GETARG_INT32(6);
+	args->lock_timeout_ms = PG_GETARG_INT32(7);
+	args->max_retries = PG_GETARG_INT32(8);
+	args->skip_locked = PG_GETARG_BOOL(9);
+	args->dry_run = has_dry_run && PG_GETARG_BOOL(10);
+	args->max_rows_per_sec = PG_GETARG_INT32(ARG(11));
+	args->max_replication_lag_ms = PG_ARGISNULL(ARG(12)) ? 0 :
+		interval_ms(PG_GETARG_INTERVAL_P(ARG(12)), "max_replication_lag");
+	args->min_batch_size = 1;
+	args->max_batch_size = Max(args->batch_size, 1);
+	n = ARG(13);
+#undef ARG
+	check_args(args);
+	return n;
 }
 
 PG_FUNCTION_INFO_V1(bulk_status_stamp);
@@ -215,38 +265,8 @@ PG_FUNCTION_INFO_V1(bulk_status_stamp);
 Datum
 bulk_status_stamp(PG_FUNCTION_ARGS)
 {
-	static const char *const names[] = {
-		"rel", "column_name", "value", NULL, NULL, "batch_size", "sleep_ms",
-		"lock_timeout_ms", "max_retries", "skip_locked", "dry_run",
-		"max_rows_per_sec", NULL
-	};
 	BulkTransitionArgs args;
-	int			i;
 
-	for (i = 0; i < lengthof(names); i++)
-		if (names[i] != NULL)
-			bulk_require_arg(PG_ARGISNULL(i), names[i]);
-
-	memset(&args, 0, sizeof(args));
-	args.any_from = true;
-	args.relid = PG_GETARG_OID(0);
-	args.status_column = pstrdup(NameStr(*PG_GETARG_NAME(1)));
-	args.to_status = text_to_cstring(PG_GETARG_TEXT_PP(2));
-	args.source = source_arg(fcinfo, 3);
-	args.filter = PG_ARGISNULL(4) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(4));
-	args.batch_size = PG_GETARG_INT32(5);
-	args.strategy = BULK_STRATEGY_AUTO;
-	args.sleep_ms = PG_GETARG_INT32(6);
-	args.lock_timeout_ms = PG_GETARG_INT32(7);
-	args.max_retries = PG_GETARG_INT32(8);
-	args.skip_locked = PG_GETARG_BOOL(9);
-	args.dry_run = PG_GETARG_BOOL(10);
-	args.max_rows_per_sec = PG_GETARG_INT32(11);
-	args.max_replication_lag_ms = PG_ARGISNULL(12) ? 0 :
-		interval_ms(PG_GETARG_INTERVAL_P(12), "max_replication_lag");
-	args.min_batch_size = 1;
-	args.max_batch_size = Max(args.batch_size, 1);
-	check_args(&args);
-
+	(void) bulk_read_stamp_args(fcinfo, &args, true);
 	return run_procedure(fcinfo, &args, "bulk_status.stamp");
 }

@@ -1,0 +1,936 @@
+/*-------------------------------------------------------------------------
+ *
+ * jobs.c
+ *	  Background jobs, the SQL side: submit, cancel, pause, resume, wait,
+ *	  the live figures, and the shared memory they use.
+ *
+ * submit checks everything a CALL would check (same errors, same
+ * SQLSTATEs), splits the work into parts, and inserts the job and its
+ * parts in the caller's transaction.  Nothing else can see them before
+ * that transaction commits; a commit callback then asks the launcher to
+ * sweep the database, and the sweeper starts a worker per part (up to
+ * bulk_status.max_workers in the whole cluster; more wait their turn).
+ * A rolled-back submit leaves nothing to find.
+ *
+ * Who may do what: a job is seen by roles that have the privileges of its
+ * owner, and by pg_monitor; it is controlled by roles that have the
+ * privileges of its owner, and by pg_signal_backend (but not a
+ * superuser's job).  To the others it does not exist.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "access/relation.h"
+#include "access/xact.h"
+#include "catalog/pg_authid.h"
+#include "catalog/pg_inherits.h"
+#include "catalog/pg_type.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "postmaster/bgworker.h"
+#include "storage/bufmgr.h"
+#include "storage/ipc.h"
+#include "storage/shmem.h"
+#include "utils/acl.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
+#include "utils/syscache.h"
+#include "utils/timestamp.h"
+
+#include "bulk_status.h"
+#include "jobs.h"
+
+BulkShared *bulk_shared = NULL;
+int			bulk_status_max_workers = 4;
+int			bulk_status_job_retention = 7 * 24 * 3600;
+
+static shmem_request_hook_type prev_shmem_request_hook = NULL;
+static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
+
+/* A job submitted in this transaction: wake the launcher at commit. */
+static bool sweep_at_commit = false;
+static bool xact_callback_registered = false;
+
+/* Keys sampled to split a job into parts by key. */
+#define PART_SAMPLE_ROWS	20000
+
+static void
+bulk_shmem_request(void)
+{
+	if (prev_shmem_request_hook)
+		prev_shmem_request_hook();
+	RequestAddinShmemSpace(MAXALIGN(sizeof(BulkShared)));
+	RequestNamedLWLockTranche("bulk_status", 1);
+}
+
+static void
+bulk_shmem_startup(void)
+{
+	bool		found;
+
+	if (prev_shmem_startup_hook)
+		prev_shmem_startup_hook();
+	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
+	bulk_shared = ShmemInitStruct("bulk_status", sizeof(BulkShared), &found);
+	if (!found)
+	{
+		memset(bulk_shared, 0, sizeof(BulkShared));
+		bulk_shared->lock = &(GetNamedLWLockTranche("bulk_status"))->lock;
+		bulk_shared->sweep_all = true;
+	}
+	LWLockRelease(AddinShmemInitLock);
+}
+
+/*
+ * GUCs of background jobs; when preloaded, the shared memory and the
+ * launcher.  Called from _PG_init.
+ */
+void
+bulk_jobs_init(void)
+{
+	BackgroundWorker worker;
+
+	DefineCustomIntVariable("bulk_status.max_workers",
+							"Sets the most background job workers running at once.",
+							"Parts of jobs beyond it wait, in the order they were submitted. "
+							"Each worker also takes one of max_worker_processes.",
+							&bulk_status_max_workers,
+							4, 0, BULK_MAX_SLOTS,
+							PGC_SIGHUP, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("bulk_status.job_retention",
+							"Sets how long finished background jobs are kept in bulk_status.jobs.",
+							"Jobs that ended (done, failed or cancelled) longer ago are deleted.",
+							&bulk_status_job_retention,
+							7 * 24 * 3600, 60, INT_MAX,
+							PGC_SIGHUP, GUC_UNIT_S, NULL, NULL, NULL);
+
+	if (!process_shared_preload_libraries_in_progress)
+		return;
+
+	prev_shmem_request_hook = shmem_request_hook;
+	shmem_request_hook = bulk_shmem_request;
+	prev_shmem_startup_hook = shmem_startup_hook;
+	shmem_startup_hook = bulk_shmem_startup;
+
+	memset(&worker, 0, sizeof(worker));
+	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
+	worker.bgw_restart_time = 5;
+	snprintf(worker.bgw_library_name, BGW_MAXLEN, "bulk_status");
+	snprintf(worker.bgw_function_name, BGW_MAXLEN, "bulk_launcher_main");
+	snprintf(worker.bgw_name, BGW_MAXLEN, "bulk_status launcher");
+	snprintf(worker.bgw_type, BGW_MAXLEN, "bulk_status launcher");
+	RegisterBackgroundWorker(&worker);
+}
+
+/* Add a database to a list of them, once; note when the list is full. */
+void
+bulk_add_db(Oid *dbs, int *n, Oid dboid, bool *overflow)
+{
+	int			i;
+
+	for (i = 0; i < *n; i++)
+		if (dbs[i] == dboid)
+			return;
+	if (*n < BULK_MAX_SWEEP_DBS)
+		dbs[(*n)++] = dboid;
+	else
+		*overflow = true;
+}
+
+/* Ask the launcher to sweep a database (start its waiting parts). */
+void
+bulk_request_sweep(Oid dboid)
+{
+	Latch	   *latch;
+
+	if (bulk_shared == NULL)
+		return;
+	LWLockAcquire(bulk_shared->lock, LW_EXCLUSIVE);
+	bulk_add_db(bulk_shared->sweep_dbs, &bulk_shared->nsweep, dboid,
+				&bulk_shared->sweep_all);
+	latch = bulk_shared->launcher_latch;
+	LWLockRelease(bulk_shared->lock);
+	if (latch)
+		SetLatch(latch);
+}
+
+/*
+ * At commit, wake the launcher for the jobs submitted or resumed in the
+ * transaction.  This runs after the commit is durable and visible, where
+ * an error would be too late; nothing here can fail.
+ */
+static void
+jobs_xact_callback(XactEvent event, void *arg)
+{
+	switch (event)
+	{
+		case XACT_EVENT_COMMIT:
+		case XACT_EVENT_PARALLEL_COMMIT:
+			if (sweep_at_commit)
+				bulk_request_sweep(MyDatabaseId);
+			sweep_at_commit = false;
+			break;
+		case XACT_EVENT_ABORT:
+		case XACT_EVENT_PARALLEL_ABORT:
+			sweep_at_commit = false;
+			break;
+		case XACT_EVENT_PRE_PREPARE:
+			if (sweep_at_commit)
+				ereport(ERROR,
+						(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+						 errmsg("cannot PREPARE a transaction that submitted or resumed a bulk_status job")));
+			break;
+		default:
+			break;
+	}
+}
+
+static void
+sweep_after_commit(void)
+{
+	if (!xact_callback_registered)
+	{
+		RegisterXactCallback(jobs_xact_callback, NULL);
+		xact_callback_registered = true;
+	}
+	sweep_at_commit = true;
+}
+
+/*
+ * Run a fixed statement on a job table as its owner (see
+ * bulk_state_execute) with search_path pg_catalog: no caller's schema can
+ * put an operator or function under it.
+ */
+uint64
+job_exec(const char *table, const char *sql, int nargs, Oid *argtypes,
+		 Datum *values, const char *nulls, int expected)
+{
+	int			level = NewGUCNestLevel();
+	uint64		n;
+
+	(void) set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET,
+							 PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+	n = bulk_state_execute(table, sql, nargs, argtypes, values, nulls, expected);
+	AtEOXact_GUC(false, level);
+	return n;
+}
+
+/*
+ * Settle a job's state from its parts' after a part changed state: running
+ * while a part runs, queued while one waits, else failed, cancelled,
+ * paused or done, in that order.  The job row is locked first, so that two
+ * parts ending at once see each other's new state.
+ */
+void
+bulk_job_finalize(int64 job)
+{
+	Oid			argtypes[1] = {INT8OID};
+	Datum		values[1] = {Int64GetDatum(job)};
+
+	(void) job_exec("job_state",
+					"SELECT FROM bulk_status.job_state WHERE id = $1 FOR UPDATE",
+					1, argtypes, values, NULL, SPI_OK_SELECT);
+	(void) job_exec("job_state",
+					"WITH p AS (SELECT CASE"
+					"   WHEN bool_or(state = 'running') THEN 'running'"
+					"   WHEN bool_or(state = 'queued') THEN 'queued'"
+					"   WHEN bool_or(state = 'failed') THEN 'failed'"
+					"   WHEN bool_or(state = 'cancelled') THEN 'cancelled'"
+					"   WHEN bool_or(state = 'paused') THEN 'paused'"
+					"   ELSE 'done' END AS state,"
+					"  (array_agg(error ORDER BY part) FILTER (WHERE error IS NOT NULL))[1] AS error"
+					"  FROM bulk_status.job_part_state WHERE job = $1)"
+					" UPDATE bulk_status.job_state j"
+					" SET state = CASE WHEN p.state = 'queued' AND j.started IS NOT NULL"
+					"                  THEN 'running' ELSE p.state END,"
+					"     error = COALESCE(j.error, p.error),"
+					"     requested = CASE WHEN p.state IN ('running', 'queued') THEN j.requested END,"
+					"     finished = CASE WHEN p.state IN ('done', 'failed', 'cancelled')"
+					"                     THEN clock_timestamp() END"
+					" FROM p WHERE j.id = $1",
+					1, argtypes, values, NULL, SPI_OK_UPDATE);
+}
+
+/* Delete the jobs that ended longer ago than bulk_status.job_retention. */
+void
+bulk_job_prune(void)
+{
+	Oid			argtypes[1] = {INT4OID};
+	Datum		values[1] = {Int32GetDatum(bulk_status_job_retention)};
+
+	(void) job_exec("job_state",
+					"DELETE FROM bulk_status.job_state"
+					" WHERE finished < clock_timestamp() - make_interval(secs => $1)",
+					1, argtypes, values, NULL, SPI_OK_DELETE);
+}
+
+/* Whether the current user may see, or control, a job of owner. */
+static bool
+may_see(Oid owner)
+{
+	return has_privs_of_role(GetUserId(), owner) ||
+		has_privs_of_role(GetUserId(), ROLE_PG_MONITOR);
+}
+
+static bool
+may_control(Oid owner)
+{
+	return has_privs_of_role(GetUserId(), owner) ||
+		(has_privs_of_role(GetUserId(), ROLE_PG_SIGNAL_BACKEND) &&
+		 !superuser_arg(owner));
+}
+
+/* Raise the error for a missing library in shared_preload_libraries. */
+static void
+require_preload(const char *what)
+{
+	if (bulk_shared == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("%s requires bulk_status in shared_preload_libraries", what),
+				 errhint("Add bulk_status to shared_preload_libraries and restart the server; "
+						 "CALL bulk_status.transition works without it.")));
+}
+
+/* The relation's largest fork of main data, over it and its children. */
+static int64
+blocks_of(Oid relid)
+{
+	List	   *rels = find_all_inheritors(relid, AccessShareLock, NULL);
+	ListCell   *lc;
+	int64		n = 0;
+
+	foreach(lc, rels)
+	{
+		Relation	r = relation_open(lfirst_oid(lc), NoLock);
+
+		if (RELKIND_HAS_STORAGE(r->rd_rel->relkind))
+			n = Max(n, (int64) RelationGetNumberOfBlocks(r));
+		relation_close(r, NoLock);
+	}
+	return n;
+}
+
+/* The planner's row estimate of "SELECT FROM rel". */
+static double
+estimated_table_rows(const char *relname)
+{
+	char	   *sql = psprintf("SELECT FROM %s", relname);
+	SPIPlanPtr	plan = SPI_prepare(sql, 0, NULL);
+	CachedPlan *cplan;
+	double		rows;
+
+	if (plan == NULL)
+		elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
+	cplan = SPI_plan_get_cached_plan(plan);
+	rows = linitial_node(PlannedStmt, cplan->stmt_list)->planTree->plan_rows;
+	ReleaseCachedPlan(cplan, NULL);
+	SPI_freeplan(plan);
+	return rows;
+}
+
+/*
+ * Split the keys of the rows a job will change into at most n ranges of
+ * about equal numbers of rows, from a sample of them (TABLESAMPLE SYSTEM):
+ * returns the n-1 (or fewer, when keys repeat) boundary keys in text form,
+ * sorted; range i holds the keys after boundary i-1 up to boundary i.
+ */
+static List *
+key_boundaries(BulkTransitionArgs *args, Relation rel, BulkKey *key,
+			   Oid status_type, int32 status_typmod, int n)
+{
+	StringInfoData sql;
+	char	   *relname = bulk_quoted_relname(rel);
+	double		total = estimated_table_rows(relname);
+	double		percent = total > PART_SAMPLE_ROWS ? 100.0 * PART_SAMPLE_ROWS / total : 100.0;
+	List	   *bounds = NIL;
+	char	   *last = NULL;
+	uint64		m;
+	int			level;
+	int			i;
+	int			k;
+
+	initStringInfo(&sql);
+	appendStringInfoString(&sql, "SELECT ");
+	for (k = 0; k < key->nkeys; k++)
+		appendStringInfo(&sql, "%s%s::pg_catalog.text AS bulk_status_k%d",
+						 k > 0 ? ", " : "", key->names[k], k);
+	appendStringInfo(&sql, " FROM %s TABLESAMPLE SYSTEM (%g) WHERE ", relname,
+					 Max(percent, 0.0001));
+	appendStringInfo(&sql, "%s %s %s::%s", quote_identifier(args->status_column),
+					 args->any_from ? "IS DISTINCT FROM" : "=",
+					 quote_literal_cstr(args->any_from ? args->to_status : args->from_status),
+					 format_type_extended(status_type, status_typmod,
+										  FORMAT_TYPE_TYPEMOD_GIVEN |
+										  FORMAT_TYPE_FORCE_QUALIFY));
+	if (args->filter)
+	{
+		appendStringInfoString(&sql, " AND ");
+		bulk_append_filter(&sql, args->filter);
+	}
+	appendStringInfoString(&sql, " ORDER BY ");
+	bulk_append_key_list(&sql, key, NULL, false);
+
+	level = bulk_key_text_settings();
+	if (SPI_execute(sql.data, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not sample the keys of %s", relname);
+	m = SPI_processed;
+	for (i = 1; i < n && m > 0; i++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[(uint64) i * m / n];
+		char	  **values = palloc(sizeof(char *) * key->nkeys);
+		StringInfoData whole;
+
+		initStringInfo(&whole);
+		for (k = 0; k < key->nkeys; k++)
+		{
+			values[k] = SPI_getvalue(tup, SPI_tuptable->tupdesc, k + 1);
+			appendStringInfo(&whole, "%s%s", quote_literal_cstr(values[k]), ",");
+		}
+		if (last && strcmp(last, whole.data) == 0)
+			continue;			/* a repeated key: one part fewer */
+		last = whole.data;
+		bounds = lappend(bounds, values);
+	}
+	AtEOXact_GUC(false, level);
+	return bounds;
+}
+
+/* A text[] of n strings, or a null Datum (with *null = 'n') for NULL. */
+static Datum
+text_array_datum(char **values, int n, char *null)
+{
+	Datum	   *elems;
+	int			i;
+
+	*null = values ? ' ' : 'n';
+	if (values == NULL)
+		return (Datum) 0;
+	elems = palloc(sizeof(Datum) * n);
+	for (i = 0; i < n; i++)
+		elems[i] = CStringGetTextDatum(values[i]);
+	return PointerGetDatum(construct_array(elems, n, TEXTOID, -1, false, TYPALIGN_INT));
+}
+
+/* Insert one part of a job. */
+static void
+insert_part(int64 job, int part, char **lo, char **hi, int nkeys,
+			int64 block_lo, int64 block_hi)
+{
+	Oid			argtypes[6] = {INT8OID, INT4OID, TEXTARRAYOID, TEXTARRAYOID, INT8OID, INT8OID};
+	Datum		values[6];
+	char		nulls[6] = {' ', ' ', ' ', ' ', ' ', ' '};
+
+	values[0] = Int64GetDatum(job);
+	values[1] = Int32GetDatum(part);
+	values[2] = text_array_datum(lo, nkeys, &nulls[2]);
+	values[3] = text_array_datum(hi, nkeys, &nulls[3]);
+	values[4] = Int64GetDatum(block_lo);
+	nulls[4] = block_lo >= 0 ? ' ' : 'n';
+	values[5] = Int64GetDatum(block_hi);
+	nulls[5] = block_hi >= 0 ? ' ' : 'n';
+	(void) job_exec("job_part_state",
+					"INSERT INTO bulk_status.job_part_state"
+					" (job, part, range_lo, range_hi, block_lo, block_hi)"
+					" VALUES ($1, $2, $3, $4, $5, $6)",
+					6, argtypes, values, nulls, SPI_OK_INSERT);
+}
+
+/*
+ * Check a job like a CALL would, split it into parts, record it; it starts
+ * when the caller's transaction commits.  Returns its id.
+ */
+static int64
+submit_job(BulkTransitionArgs *args, const char *kind, int workers)
+{
+	HeapTuple	roletup;
+	bool		canlogin;
+	Relation	rel;
+	int64		job;
+	Oid			argtypes[22];
+	Datum		values[22];
+	char		nulls[22];
+	bool		isnull;
+	int			nparts = 1;
+	int			i;
+
+	require_preload("bulk_status.submit");
+	if (workers < 1 || workers > BULK_MAX_SLOTS)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("workers must be between 1 and %d", BULK_MAX_SLOTS)));
+
+	/* The worker logs in as the caller: PostgreSQL 15 requires LOGIN. */
+	roletup = SearchSysCache1(AUTHOID, ObjectIdGetDatum(GetUserId()));
+	if (!HeapTupleIsValid(roletup))
+		elog(ERROR, "cache lookup failed for role %u", GetUserId());
+	canlogin = ((Form_pg_authid) GETSTRUCT(roletup))->rolcanlogin;
+	ReleaseSysCache(roletup);
+	if (!canlogin)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
+				 errmsg("role \"%s\" cannot run background jobs because it cannot log in",
+						GetUserNameFromId(GetUserId(), false)),
+				 errdetail("A job's worker connects as the role that submitted it, and PostgreSQL 15 lets only LOGIN roles connect."),
+				 errhint("Submit the job as a role with LOGIN, or run CALL bulk_status.%s(...) in this session.",
+						 strcmp(kind, "stamp") == 0 ? "stamp" :
+						 strcmp(kind, "purge") == 0 ? "purge" : "transition")));
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+
+	/* Every check a CALL makes, with its errors. */
+	args->validate_only = true;
+	(void) bulk_transition_run(args, true);
+
+	memset(nulls, ' ', sizeof(nulls));
+	argtypes[0] = TEXTOID;
+	values[0] = CStringGetTextDatum(kind);
+	argtypes[1] = REGROLEOID;
+	values[1] = ObjectIdGetDatum(GetUserId());
+	argtypes[2] = REGCLASSOID;
+	values[2] = ObjectIdGetDatum(args->relid);
+	argtypes[3] = TEXTOID;
+	values[3] = args->from_status && !args->any_from ? CStringGetTextDatum(args->from_status) : (Datum) 0;
+	nulls[3] = args->from_status && !args->any_from ? ' ' : 'n';
+	argtypes[4] = TEXTOID;
+	values[4] = args->to_status && !args->delete_rows ? CStringGetTextDatum(args->to_status) : (Datum) 0;
+	nulls[4] = args->to_status && !args->delete_rows ? ' ' : 'n';
+	argtypes[5] = TEXTOID;
+	values[5] = args->filter ? CStringGetTextDatum(args->filter) : (Datum) 0;
+	nulls[5] = args->filter ? ' ' : 'n';
+	argtypes[6] = NAMEOID;
+	values[6] = DirectFunctionCall1(namein, CStringGetDatum(args->status_column));
+	argtypes[7] = INT4OID;
+	values[7] = Int32GetDatum(args->batch_size);
+	argtypes[8] = TEXTOID;
+	values[8] = CStringGetTextDatum(bulk_strategy_name(args->strategy));
+	argtypes[9] = INT4OID;
+	values[9] = Int32GetDatum(args->sleep_ms);
+	argtypes[10] = INT4OID;
+	values[10] = Int32GetDatum(args->lock_timeout_ms);
+	argtypes[11] = INT4OID;
+	values[11] = Int32GetDatum(args->max_retries);
+	argtypes[12] = BOOLOID;
+	values[12] = BoolGetDatum(args->skip_locked);
+	argtypes[13] = INT4OID;
+	values[13] = Int32GetDatum(args->max_rows_per_sec);
+	argtypes[14] = INT4OID;
+	values[14] = Int32GetDatum(args->target_batch_ms);
+	argtypes[15] = INT4OID;
+	values[15] = Int32GetDatum(args->min_batch_size);
+	argtypes[16] = INT4OID;
+	values[16] = Int32GetDatum(args->max_batch_size);
+	argtypes[17] = INT8OID;
+	values[17] = Int64GetDatum(args->max_replication_lag_ms);
+	argtypes[18] = REGCLASSOID;
+	values[18] = ObjectIdGetDatum(args->source);
+	nulls[18] = OidIsValid(args->source) ? ' ' : 'n';
+	argtypes[19] = INT4OID;
+	values[19] = Int32GetDatum(workers);
+	argtypes[20] = TEXTOID;
+	values[20] = CStringGetTextDatum(GetConfigOptionByName("search_path", NULL, false));
+	argtypes[21] = INT8OID;
+	values[21] = Int64GetDatum((int64) Min(args->rows_estimated_out, (double) PG_INT64_MAX));
+	(void) job_exec("job_state",
+					"INSERT INTO bulk_status.job_state (kind, owner, relid, from_status,"
+					" to_status, filter, status_column, batch_size, strategy, sleep_ms,"
+					" lock_timeout_ms, max_retries, skip_locked, max_rows_per_sec,"
+					" target_batch_ms, min_batch_size, max_batch_size,"
+					" max_replication_lag_ms, source, workers, search_path, rows_estimated)"
+					" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14,"
+					" $15, $16, $17, $18, $19, $20, $21, $22) RETURNING id",
+					22, argtypes, values, nulls, SPI_OK_INSERT_RETURNING);
+	job = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+
+	/*
+	 * The parts: leaves dealt out, block ranges, or key ranges.  Each part
+	 * covers a fixed slice; together they cover the whole walk once.
+	 */
+	if (workers > 1 && list_length(args->targets_out) > 1)
+	{
+		nparts = Min(workers, list_length(args->targets_out));
+		for (i = 0; i < nparts; i++)
+			insert_part(job, i, NULL, NULL, 0, -1, -1);
+	}
+	else if (workers > 1 && (args->strategy_out == BULK_STRATEGY_CTID ||
+							 args->strategy_out == BULK_STRATEGY_SOURCE))
+	{
+		int64		nblocks = blocks_of(OidIsValid(args->source) ? args->source : args->relid);
+
+		nparts = (int) Max(Min((int64) workers, nblocks), 1);
+		for (i = 0; i < nparts; i++)
+			insert_part(job, i, NULL, NULL, 0, nblocks * i / nparts,
+						i == nparts - 1 ? -1 : nblocks * (i + 1) / nparts);
+	}
+	else if (workers > 1 && args->has_key_out)
+	{
+		List	   *bounds;
+		BulkKey    *key;
+		AttrNumber	attnum;
+		char	  **prev = NULL;
+		ListCell   *lc;
+
+		rel = relation_open(args->relid, AccessShareLock);
+		key = bulk_find_key(rel);
+		attnum = get_attnum(args->relid, args->status_column);
+		bounds = key_boundaries(args, rel, key,
+								TupleDescAttr(RelationGetDescr(rel), attnum - 1)->atttypid,
+								TupleDescAttr(RelationGetDescr(rel), attnum - 1)->atttypmod,
+								workers);
+		relation_close(rel, AccessShareLock);
+		nparts = 0;
+		foreach(lc, bounds)
+		{
+			insert_part(job, nparts++, prev, lfirst(lc), key->nkeys, -1, -1);
+			prev = lfirst(lc);
+		}
+		insert_part(job, nparts++, prev, NULL, key->nkeys, -1, -1);
+	}
+	else
+		insert_part(job, 0, NULL, NULL, 0, -1, -1);
+
+	bulk_job_prune();
+	SPI_finish();
+
+	sweep_after_commit();
+	return job;
+}
+
+/* The workers argument: the last one. */
+static int
+workers_arg(FunctionCallInfo fcinfo, int argno)
+{
+	bulk_require_arg(PG_ARGISNULL(argno), "workers");
+	return PG_GETARG_INT32(argno);
+}
+
+PG_FUNCTION_INFO_V1(bulk_status_submit);
+
+Datum
+bulk_status_submit(PG_FUNCTION_ARGS)
+{
+	BulkTransitionArgs args;
+	int			n = bulk_read_transition_args(fcinfo, &args, false, false);
+
+	PG_RETURN_INT64(submit_job(&args, "transition", workers_arg(fcinfo, n)));
+}
+
+PG_FUNCTION_INFO_V1(bulk_status_submit_purge);
+
+Datum
+bulk_status_submit_purge(PG_FUNCTION_ARGS)
+{
+	BulkTransitionArgs args;
+	int			n = bulk_read_transition_args(fcinfo, &args, true, false);
+
+	PG_RETURN_INT64(submit_job(&args, "purge", workers_arg(fcinfo, n)));
+}
+
+PG_FUNCTION_INFO_V1(bulk_status_submit_stamp);
+
+Datum
+bulk_status_submit_stamp(PG_FUNCTION_ARGS)
+{
+	BulkTransitionArgs args;
+	int			n = bulk_read_stamp_args(fcinfo, &args, false);
+
+	PG_RETURN_INT64(submit_job(&args, "stamp", workers_arg(fcinfo, n)));
+}
+
+/*
+ * Look up a job for control, locking its row: its owner and state.  A job
+ * the caller may not see does not exist for it; one it may see but not
+ * control is an error.
+ */
+static void
+lock_job(int64 job, const char *action, Oid *owner, char **state)
+{
+	Oid			argtypes[1] = {INT8OID};
+	Datum		values[1] = {Int64GetDatum(job)};
+	bool		isnull;
+
+	if (job_exec("job_state",
+				 "SELECT owner::oid, state FROM bulk_status.job_state WHERE id = $1 FOR UPDATE",
+				 1, argtypes, values, NULL, SPI_OK_SELECT) == 0 ||
+		!may_see(*owner = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0],
+														  SPI_tuptable->tupdesc, 1, &isnull))))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("job " INT64_FORMAT " does not exist", job)));
+	*state = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
+	if (!may_control(*owner))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied to %s job " INT64_FORMAT, action, job),
+				 errdetail("Only roles with the privileges of the job's owner, and members of pg_signal_backend (for jobs of roles that are not superusers), may %s it.",
+						   action)));
+}
+
+/*
+ * Tell the live workers of a job to cancel or pause.  A cancel also
+ * interrupts what a worker is doing (a batch waiting for a lock, say):
+ * the batch rolls back, nothing of it stays.
+ */
+static void
+signal_workers(int64 job, bool cancel, bool pause)
+{
+	int			i;
+
+	LWLockAcquire(bulk_shared->lock, LW_EXCLUSIVE);
+	for (i = 0; i < BULK_MAX_SLOTS; i++)
+	{
+		BulkJobSlot *slot = &bulk_shared->slots[i];
+
+		if (!slot->in_use || slot->dboid != MyDatabaseId || slot->job != job)
+			continue;
+		slot->cancel_requested = cancel;
+		slot->pause_requested = pause;
+		if (slot->latch)
+			SetLatch(slot->latch);
+		if (cancel && slot->pid != 0)
+			(void) kill(slot->pid, SIGINT);
+	}
+	LWLockRelease(bulk_shared->lock);
+}
+
+/* Set the job's request, and the state of its parts in from_states. */
+static void
+set_job(int64 job, const char *requested, const char *from_states, const char *to_state)
+{
+	Oid			argtypes[4] = {INT8OID, TEXTOID, TEXTARRAYOID, TEXTOID};
+	Datum		values[4];
+	char		nulls[4] = {' ', ' ', ' ', ' '};
+
+	values[0] = Int64GetDatum(job);
+	values[1] = requested ? CStringGetTextDatum(requested) : (Datum) 0;
+	nulls[1] = requested ? ' ' : 'n';
+	values[2] = DirectFunctionCall3(array_in, CStringGetDatum(from_states),
+									ObjectIdGetDatum(TEXTOID), Int32GetDatum(-1));
+	values[3] = CStringGetTextDatum(to_state ? to_state : "");
+	(void) job_exec("job_state",
+					"UPDATE bulk_status.job_state SET requested = $2 WHERE id = $1",
+					2, argtypes, values, nulls, SPI_OK_UPDATE);
+	if (to_state)
+		(void) job_exec("job_part_state",
+						"UPDATE bulk_status.job_part_state SET state = $4,"
+						" finished = CASE WHEN $4 = 'cancelled' THEN clock_timestamp() END"
+						" WHERE job = $1 AND state = ANY ($3)",
+						4, argtypes, values, nulls, SPI_OK_UPDATE);
+	bulk_job_finalize(job);
+}
+
+static void
+job_has_ended(int64 job, const char *state, const char *action)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+			 errmsg("cannot %s job " INT64_FORMAT " because it is %s", action, job, state)));
+}
+
+PG_FUNCTION_INFO_V1(bulk_status_job_cancel);
+
+/*
+ * bulk_status.cancel(job): a queued or paused job ends at once; a running
+ * one at once too, its batch in flight rolled back (or already committed).
+ */
+Datum
+bulk_status_job_cancel(PG_FUNCTION_ARGS)
+{
+	int64		job = PG_GETARG_INT64(0);
+	Oid			owner;
+	char	   *state;
+
+	require_preload("bulk_status.cancel");
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	lock_job(job, "cancel", &owner, &state);
+	if (strcmp(state, "done") == 0 || strcmp(state, "failed") == 0 ||
+		strcmp(state, "cancelled") == 0)
+		job_has_ended(job, state, "cancel");
+	/* parts without a worker end now; a worker ends its own part */
+	set_job(job, "cancel", "{queued,paused}", "cancelled");
+	SPI_finish();
+	signal_workers(job, true, false);
+	PG_RETURN_VOID();
+}
+
+PG_FUNCTION_INFO_V1(bulk_status_job_pause);
+
+/*
+ * bulk_status.pause(job): a running job stops after the batch in flight
+ * commits, and gives its workers back; a queued one is not started.
+ */
+Datum
+bulk_status_job_pause(PG_FUNCTION_ARGS)
+{
+	int64		job = PG_GETARG_INT64(0);
+	Oid			owner;
+	char	   *state;
+
+	require_preload("bulk_status.pause");
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	lock_job(job, "pause", &owner, &state);
+	if (strcmp(state, "queued") != 0 && strcmp(state, "running") != 0)
+		job_has_ended(job, state, "pause");
+	set_job(job, "pause", "{queued}", "paused");
+	SPI_finish();
+	signal_workers(job, false, true);
+	PG_RETURN_VOID();
+}
+
+PG_FUNCTION_INFO_V1(bulk_status_job_resume);
+
+/*
+ * bulk_status.resume(job): a paused job is queued again and continues from
+ * its parts' positions once the transaction commits.
+ */
+Datum
+bulk_status_job_resume(PG_FUNCTION_ARGS)
+{
+	int64		job = PG_GETARG_INT64(0);
+	Oid			owner;
+	char	   *state;
+
+	require_preload("bulk_status.resume");
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	lock_job(job, "resume", &owner, &state);
+	if (strcmp(state, "paused") != 0 && strcmp(state, "running") != 0 &&
+		strcmp(state, "queued") != 0)
+		job_has_ended(job, state, "resume");
+	set_job(job, NULL, "{paused}", "queued");
+	SPI_finish();
+	signal_workers(job, false, false);
+	sweep_after_commit();
+	PG_RETURN_VOID();
+}
+
+PG_FUNCTION_INFO_V1(bulk_status_job_wait);
+
+/*
+ * bulk_status.wait(job, timeout): poll the job's state until it is done,
+ * failed, cancelled or paused, or the timeout passed; return the state.
+ * Each poll reads with a new snapshot, so this needs READ COMMITTED.
+ */
+Datum
+bulk_status_job_wait(PG_FUNCTION_ARGS)
+{
+	int64		job;
+	int64		timeout_ms = -1;
+	TimestampTz start = GetCurrentTimestamp();
+	Oid			argtypes[1] = {INT8OID};
+	Datum		values[1];
+	char	   *state = NULL;
+
+	bulk_require_arg(PG_ARGISNULL(0), "job");
+	job = PG_GETARG_INT64(0);
+	values[0] = Int64GetDatum(job);
+	if (!PG_ARGISNULL(1))
+	{
+		Interval   *iv = PG_GETARG_INTERVAL_P(1);
+
+		timeout_ms = (iv->time + ((int64) iv->month * DAYS_PER_MONTH + iv->day) * USECS_PER_DAY) / 1000;
+		if (timeout_ms < 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("timeout must not be negative")));
+	}
+	if (IsolationUsesXactSnapshot())
+		ereport(ERROR,
+				(errcode(ERRCODE_ACTIVE_SQL_TRANSACTION),
+				 errmsg("bulk_status.wait needs READ COMMITTED"),
+				 errdetail("Under a transaction snapshot the job's state would never change.")));
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	for (;;)
+	{
+		bool		isnull;
+		TransactionId xmin;
+
+		if (job_exec("job_state",
+					 "SELECT owner::oid, state, xmin FROM bulk_status.job_state WHERE id = $1",
+					 1, argtypes, values, NULL, SPI_OK_SELECT) == 0 ||
+			!may_see(DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0],
+													SPI_tuptable->tupdesc, 1, &isnull))))
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_OBJECT),
+					 errmsg("job " INT64_FORMAT " does not exist", job)));
+		state = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
+		xmin = DatumGetTransactionId(SPI_getbinval(SPI_tuptable->vals[0],
+												   SPI_tuptable->tupdesc, 3, &isnull));
+		if (strcmp(state, "queued") != 0 && strcmp(state, "running") != 0)
+			break;
+		if (TransactionIdIsCurrentTransactionId(xmin))
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("job " INT64_FORMAT " cannot start before this transaction commits", job),
+					 errhint("Commit first, then wait.")));
+		if (timeout_ms >= 0 &&
+			TimestampDifferenceExceeds(start, GetCurrentTimestamp(), (int) Min(timeout_ms, INT_MAX)))
+			break;
+		SPI_freetuptable(SPI_tuptable);
+		bulk_sleep(100);
+	}
+	state = pstrdup(state);
+	SPI_finish();
+	PG_RETURN_TEXT_P(cstring_to_text(state));
+}
+
+PG_FUNCTION_INFO_V1(bulk_status_job_live);
+
+/*
+ * bulk_status._job_live(): the live figures of the running parts of this
+ * database's jobs that the caller may see.
+ */
+Datum
+bulk_status_job_live(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	BulkJobSlot copy[BULK_MAX_SLOTS];
+	int			n = 0;
+	int			i;
+
+	InitMaterializedSRF(fcinfo, 0);
+	if (bulk_shared == NULL)
+		return (Datum) 0;
+
+	LWLockAcquire(bulk_shared->lock, LW_SHARED);
+	for (i = 0; i < BULK_MAX_SLOTS; i++)
+		if (bulk_shared->slots[i].in_use && bulk_shared->slots[i].dboid == MyDatabaseId)
+			copy[n++] = bulk_shared->slots[i];
+	LWLockRelease(bulk_shared->lock);
+
+	for (i = 0; i < n; i++)
+	{
+		Datum		values[9];
+		bool		nulls[9] = {false};
+
+		if (!may_see(copy[i].owner))
+			continue;
+		values[0] = Int64GetDatum(copy[i].job);
+		values[1] = Int32GetDatum(copy[i].part);
+		values[2] = Int32GetDatum(copy[i].pid);
+		nulls[2] = copy[i].pid == 0;
+		copy[i].phase[sizeof(copy[i].phase) - 1] = '\0';
+		values[3] = CStringGetTextDatum(copy[i].pid == 0 ? "starting" :
+										copy[i].phase[0] ? copy[i].phase : "running");
+		values[4] = Int64GetDatum(copy[i].rows_done);
+		values[5] = Int64GetDatum(copy[i].batches);
+		values[6] = Int32GetDatum(copy[i].batch_size);
+		values[7] = Float8GetDatum(copy[i].rows_per_sec);
+		values[8] = Int64GetDatum(copy[i].engine_peak);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	return (Datum) 0;
+}

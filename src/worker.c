@@ -1,0 +1,921 @@
+/*-------------------------------------------------------------------------
+ *
+ * worker.c
+ *	  Background jobs, the process side: the launcher, the sweepers and the
+ *	  job workers.
+ *
+ * bulk_status launcher: one per cluster, started with the server (when the
+ * library is preloaded), connected to no database.  It sweeps every
+ * database when it starts (after a crash too), every minute, and whenever
+ * a commit or a finished worker asks for a database.
+ *
+ * bulk_status sweeper: one database, short-lived, connected as the
+ * bootstrap superuser; it runs only fixed statements on the job tables.
+ * It starts a worker for each part that is queued, or running without a
+ * live worker (interrupted by a crash or a restart), in the order the jobs
+ * were submitted, while bulk_status.max_workers allows; the rest wait.
+ *
+ * bulk_status job: one per part of a job, connected as the job's owner,
+ * never as anyone else, so every privilege check, row-level security
+ * policy and trigger applies as in the owner's own session.  It runs the
+ * engine with a driver that writes the part's position in every batch's
+ * transaction, so a resumed part continues exactly after the last
+ * committed batch.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/genam.h"
+#include "access/heapam.h"
+#include "access/htup_details.h"
+#include "access/table.h"
+#include "access/tableam.h"
+#include "access/xact.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_database.h"
+#include "commands/extension.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "postmaster/bgworker.h"
+#include "postmaster/interrupt.h"
+#include "storage/ipc.h"
+#include "storage/latch.h"
+#include "storage/proc.h"
+#include "tcop/tcopprot.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/snapmgr.h"
+#include "utils/timestamp.h"
+
+#include "bulk_status.h"
+#include "jobs.h"
+
+/* How often the launcher sweeps every database anyway. */
+#define FULL_SWEEP_MS		60000
+
+/* A part whose worker failed to start this many times fails. */
+#define MAX_START_ATTEMPTS	5
+
+/*
+ * Launcher
+ */
+
+/* Every database that accepts connections, in a list in cxt. */
+static List *
+all_databases(MemoryContext cxt)
+{
+	List	   *dbs = NIL;
+	Relation	rel;
+	TableScanDesc scan;
+	HeapTuple	tup;
+
+	StartTransactionCommand();
+	(void) GetTransactionSnapshot();
+	rel = table_open(DatabaseRelationId, AccessShareLock);
+	scan = table_beginscan_catalog(rel, 0, NULL);
+	while ((tup = heap_getnext(scan, ForwardScanDirection)) != NULL)
+	{
+		Form_pg_database db = (Form_pg_database) GETSTRUCT(tup);
+		MemoryContext old;
+
+		if (!db->datallowconn || db->datistemplate)
+			continue;
+		old = MemoryContextSwitchTo(cxt);
+		dbs = lappend_oid(dbs, db->oid);
+		MemoryContextSwitchTo(old);
+	}
+	table_endscan(scan);
+	table_close(rel, AccessShareLock);
+	CommitTransactionCommand();
+	return dbs;
+}
+
+/* Run a sweeper in a database and wait for it; false if it could not start. */
+static bool
+run_sweeper(Oid dboid)
+{
+	BackgroundWorker worker;
+	BackgroundWorkerHandle *handle;
+	pid_t		pid;
+
+	memset(&worker, 0, sizeof(worker));
+	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
+	worker.bgw_restart_time = BGW_NEVER_RESTART;
+	snprintf(worker.bgw_library_name, BGW_MAXLEN, "bulk_status");
+	snprintf(worker.bgw_function_name, BGW_MAXLEN, "bulk_sweeper_main");
+	snprintf(worker.bgw_name, BGW_MAXLEN, "bulk_status sweeper");
+	snprintf(worker.bgw_type, BGW_MAXLEN, "bulk_status sweeper");
+	worker.bgw_main_arg = ObjectIdGetDatum(dboid);
+	worker.bgw_notify_pid = MyProcPid;
+
+	if (!RegisterDynamicBackgroundWorker(&worker, &handle))
+		return false;
+	if (WaitForBackgroundWorkerStartup(handle, &pid) == BGWH_POSTMASTER_DIED ||
+		WaitForBackgroundWorkerShutdown(handle) == BGWH_POSTMASTER_DIED)
+		proc_exit(1);
+	return true;
+}
+
+static void
+launcher_exit(int code, Datum arg)
+{
+	LWLockAcquire(bulk_shared->lock, LW_EXCLUSIVE);
+	if (bulk_shared->launcher_pid == MyProcPid)
+	{
+		bulk_shared->launcher_pid = 0;
+		bulk_shared->launcher_latch = NULL;
+	}
+	LWLockRelease(bulk_shared->lock);
+}
+
+void
+bulk_launcher_main(Datum arg)
+{
+	MemoryContext cxt;
+	TimestampTz last_full = 0;
+
+	pqsignal(SIGHUP, SignalHandlerForConfigReload);
+	pqsignal(SIGTERM, SignalHandlerForShutdownRequest);
+	BackgroundWorkerUnblockSignals();
+	BackgroundWorkerInitializeConnection(NULL, NULL, 0);
+	pgstat_report_activity(STATE_RUNNING, "waiting for jobs");
+
+	cxt = AllocSetContextCreate(TopMemoryContext, "bulk_status launcher",
+								ALLOCSET_DEFAULT_SIZES);
+	before_shmem_exit(launcher_exit, (Datum) 0);
+	LWLockAcquire(bulk_shared->lock, LW_EXCLUSIVE);
+	bulk_shared->launcher_pid = MyProcPid;
+	bulk_shared->launcher_latch = MyLatch;
+	bulk_shared->sweep_all = true;	/* find what a crash or restart interrupted */
+	LWLockRelease(bulk_shared->lock);
+
+	for (;;)
+	{
+		List	   *dbs = NIL;
+		List	   *retry = NIL;
+		bool		all;
+		ListCell   *lc;
+		int			i;
+
+		if (ShutdownRequestPending)
+			proc_exit(0);
+		if (ConfigReloadPending)
+		{
+			ConfigReloadPending = false;
+			ProcessConfigFile(PGC_SIGHUP);
+		}
+		MemoryContextReset(cxt);
+
+		if (TimestampDifferenceExceeds(last_full, GetCurrentTimestamp(), FULL_SWEEP_MS))
+		{
+			LWLockAcquire(bulk_shared->lock, LW_EXCLUSIVE);
+			bulk_shared->sweep_all = true;
+			LWLockRelease(bulk_shared->lock);
+		}
+
+		LWLockAcquire(bulk_shared->lock, LW_EXCLUSIVE);
+		all = bulk_shared->sweep_all;
+		for (i = 0; i < bulk_shared->nsweep; i++)
+			dbs = lappend_oid(dbs, bulk_shared->sweep_dbs[i]);
+		bulk_shared->nsweep = 0;
+		bulk_shared->sweep_all = false;
+		LWLockRelease(bulk_shared->lock);
+
+		if (all)
+		{
+			dbs = all_databases(cxt);
+			last_full = GetCurrentTimestamp();
+		}
+		foreach(lc, dbs)
+		{
+			if (ShutdownRequestPending)
+				proc_exit(0);
+			if (!run_sweeper(lfirst_oid(lc)))
+				retry = lappend_oid(retry, lfirst_oid(lc));
+		}
+		if (retry != NIL)
+		{
+			/* no background worker slot free: try again in a while */
+			ereport(LOG,
+					(errmsg("bulk_status launcher could not start a sweeper"),
+					 errhint("Raise max_worker_processes.")));
+			foreach(lc, retry)
+				bulk_request_sweep(lfirst_oid(lc));
+		}
+
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 retry != NIL ? 5000 : 1000, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+	}
+}
+
+/*
+ * Sweeper
+ */
+
+/* The slot of a part's live worker, or -1.  Caller holds the lock. */
+static int
+live_slot(Oid dboid, int64 job, int part)
+{
+	int			i;
+
+	for (i = 0; i < BULK_MAX_SLOTS; i++)
+	{
+		BulkJobSlot *slot = &bulk_shared->slots[i];
+
+		if (slot->in_use && slot->dboid == dboid && slot->job == job &&
+			slot->part == part)
+			return i;
+	}
+	return -1;
+}
+
+/* End a part without a worker: cancelled, paused or failed. */
+static void
+end_part(int64 job, int part, const char *state, const char *error,
+		 const char *sqlstate)
+{
+	Oid			argtypes[4] = {INT8OID, INT4OID, TEXTOID, TEXTOID};
+	Datum		values[4];
+	char		nulls[4] = {' ', ' ', ' ', ' '};
+
+	values[0] = Int64GetDatum(job);
+	values[1] = Int32GetDatum(part);
+	values[2] = CStringGetTextDatum(state);
+	values[3] = error ? CStringGetTextDatum(error) : (Datum) 0;
+	nulls[3] = error ? ' ' : 'n';
+	(void) job_exec("job_part_state",
+					"UPDATE bulk_status.job_part_state SET state = $3, error = COALESCE($4, error),"
+					" pid = NULL, updated = clock_timestamp(),"
+					" finished = CASE WHEN $3 IN ('done', 'failed', 'cancelled')"
+					"                 THEN clock_timestamp() END"
+					" WHERE job = $1 AND part = $2",
+					4, argtypes, values, nulls, SPI_OK_UPDATE);
+	if (sqlstate)
+	{
+		Oid			t[2] = {INT8OID, TEXTOID};
+		Datum		v[2] = {values[0], CStringGetTextDatum(sqlstate)};
+
+		(void) job_exec("job_state",
+						"UPDATE bulk_status.job_state SET error_sqlstate = COALESCE(error_sqlstate, $2)"
+						" WHERE id = $1",
+						2, t, v, NULL, SPI_OK_UPDATE);
+	}
+	bulk_job_finalize(job);
+}
+
+/*
+ * Claim a slot and start a worker for a part; false if the cap is reached
+ * or no background worker slot is free.
+ */
+static bool
+start_part(Oid owner, int64 job, int part)
+{
+	BackgroundWorker worker;
+	BackgroundWorkerHandle *handle;
+	int			used = 0;
+	int			free_slot = -1;
+	int			i;
+
+	LWLockAcquire(bulk_shared->lock, LW_EXCLUSIVE);
+	for (i = 0; i < BULK_MAX_SLOTS; i++)
+	{
+		if (bulk_shared->slots[i].in_use)
+			used++;
+		else if (free_slot < 0)
+			free_slot = i;
+	}
+	if (used >= bulk_status_max_workers || free_slot < 0)
+	{
+		bool		overflow = false;
+
+		bulk_add_db(bulk_shared->waiting_dbs, &bulk_shared->nwaiting,
+					MyDatabaseId, &overflow);
+		if (overflow)
+			bulk_shared->sweep_all = true;
+		LWLockRelease(bulk_shared->lock);
+		return false;
+	}
+	memset(&bulk_shared->slots[free_slot], 0, sizeof(BulkJobSlot));
+	bulk_shared->slots[free_slot].in_use = true;
+	bulk_shared->slots[free_slot].dboid = MyDatabaseId;
+	bulk_shared->slots[free_slot].owner = owner;
+	bulk_shared->slots[free_slot].job = job;
+	bulk_shared->slots[free_slot].part = part;
+	LWLockRelease(bulk_shared->lock);
+
+	memset(&worker, 0, sizeof(worker));
+	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
+	worker.bgw_restart_time = BGW_NEVER_RESTART;
+	snprintf(worker.bgw_library_name, BGW_MAXLEN, "bulk_status");
+	snprintf(worker.bgw_function_name, BGW_MAXLEN, "bulk_job_worker_main");
+	snprintf(worker.bgw_name, BGW_MAXLEN, "bulk_status job " INT64_FORMAT " part %d", job, part);
+	snprintf(worker.bgw_type, BGW_MAXLEN, "bulk_status job");
+	worker.bgw_main_arg = Int32GetDatum(free_slot);
+	worker.bgw_notify_pid = MyProcPid;
+	if (!RegisterDynamicBackgroundWorker(&worker, &handle))
+	{
+		LWLockAcquire(bulk_shared->lock, LW_EXCLUSIVE);
+		bulk_shared->slots[free_slot].in_use = false;
+		LWLockRelease(bulk_shared->lock);
+		ereport(LOG,
+				(errmsg("bulk_status could not start a worker for job " INT64_FORMAT, job),
+				 errhint("Raise max_worker_processes; the job waits meanwhile.")));
+		return false;
+	}
+
+	/*
+	 * Wait until it runs, so that a worker that never starts gives its
+	 * slot back at once.
+	 */
+	{
+		pid_t		pid;
+		BgwHandleStatus status = WaitForBackgroundWorkerStartup(handle, &pid);
+
+		if (status == BGWH_POSTMASTER_DIED)
+			proc_exit(1);
+		if (status != BGWH_STARTED)
+		{
+			LWLockAcquire(bulk_shared->lock, LW_EXCLUSIVE);
+			if (bulk_shared->slots[free_slot].pid == 0)
+				bulk_shared->slots[free_slot].in_use = false;
+			LWLockRelease(bulk_shared->lock);
+		}
+	}
+	return true;
+}
+
+void
+bulk_sweeper_main(Datum arg)
+{
+	Oid			dboid = DatumGetObjectId(arg);
+	uint64		n;
+	uint64		i;
+	SPITupleTable *parts;
+	bool		full = false;
+
+	pqsignal(SIGTERM, die);
+	BackgroundWorkerUnblockSignals();
+	BackgroundWorkerInitializeConnectionByOid(dboid, InvalidOid, 0);
+	pgstat_report_appname("bulk_status sweeper");
+
+	StartTransactionCommand();
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	PushActiveSnapshot(GetTransactionSnapshot());
+	pgstat_report_activity(STATE_RUNNING, "sweeping bulk_status jobs");
+
+	/* Nothing to do where the extension (at 0.2.0 or later) is not. */
+	if (!OidIsValid(get_extension_oid("bulk_status", true)) ||
+		!OidIsValid(get_namespace_oid("bulk_status", true)) ||
+		!OidIsValid(get_relname_relid("job_part_state", get_namespace_oid("bulk_status", true))))
+	{
+		PopActiveSnapshot();
+		SPI_finish();
+		CommitTransactionCommand();
+		proc_exit(0);
+	}
+
+	bulk_job_prune();
+
+	/* This database waits for a slot no more: it is being swept. */
+	LWLockAcquire(bulk_shared->lock, LW_EXCLUSIVE);
+	for (i = 0; i < bulk_shared->nwaiting; i++)
+		if (bulk_shared->waiting_dbs[i] == dboid)
+			bulk_shared->waiting_dbs[i] = bulk_shared->waiting_dbs[--bulk_shared->nwaiting];
+	LWLockRelease(bulk_shared->lock);
+
+	n = job_exec("job_part_state",
+				 "SELECT p.job, p.part, j.owner::oid, COALESCE(a.rolcanlogin, false),"
+				 "       j.requested, p.attempts"
+				 "  FROM bulk_status.job_part_state p"
+				 "  JOIN bulk_status.job_state j ON j.id = p.job"
+				 "  LEFT JOIN pg_catalog.pg_authid a ON a.oid = j.owner"
+				 " WHERE p.state IN ('queued', 'running')"
+				 " ORDER BY p.job, p.part",
+				 0, NULL, NULL, NULL, SPI_OK_SELECT);
+	parts = SPI_tuptable;
+	for (i = 0; i < n; i++)
+	{
+		HeapTuple	tup = parts->vals[i];
+		TupleDesc	desc = parts->tupdesc;
+		bool		isnull;
+		int64		job = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
+		int			part = DatumGetInt32(SPI_getbinval(tup, desc, 2, &isnull));
+		Oid			owner = DatumGetObjectId(SPI_getbinval(tup, desc, 3, &isnull));
+		bool		canlogin = DatumGetBool(SPI_getbinval(tup, desc, 4, &isnull));
+		char	   *requested = SPI_getvalue(tup, desc, 5);
+		int			attempts = DatumGetInt32(SPI_getbinval(tup, desc, 6, &isnull));
+		bool		live;
+
+		LWLockAcquire(bulk_shared->lock, LW_SHARED);
+		live = live_slot(dboid, job, part) >= 0;
+		LWLockRelease(bulk_shared->lock);
+		if (live)
+			continue;
+
+		if (requested && strcmp(requested, "cancel") == 0)
+			end_part(job, part, "cancelled", NULL, NULL);
+		else if (requested && strcmp(requested, "pause") == 0)
+			end_part(job, part, "paused", NULL, NULL);
+		else if (!canlogin)
+			end_part(job, part, "failed",
+					 "the job's owner cannot log in (NOLOGIN, or dropped)", "28000");
+		else if (attempts >= MAX_START_ATTEMPTS)
+			end_part(job, part, "failed",
+					 "the job's worker failed to start several times; see the server log",
+					 "58000");
+		else if (!full)
+		{
+			Oid			t[2] = {INT8OID, INT4OID};
+			Datum		v[2] = {Int64GetDatum(job), Int32GetDatum(part)};
+
+			/* counted now: a worker that dies before it runs is not */
+			(void) job_exec("job_part_state",
+							"UPDATE bulk_status.job_part_state SET attempts = attempts + 1"
+							" WHERE job = $1 AND part = $2",
+							2, t, v, NULL, SPI_OK_UPDATE);
+			if (!start_part(owner, job, part))
+				full = true;	/* the rest wait for a slot */
+		}
+	}
+
+	PopActiveSnapshot();
+	SPI_finish();
+	CommitTransactionCommand();
+	proc_exit(0);
+}
+
+/*
+ * Job worker
+ */
+
+typedef enum StopReason
+{
+	STOP_NONE,
+	STOP_PAUSE,
+	STOP_CANCEL
+} StopReason;
+
+typedef struct JobWorker
+{
+	int			slot;
+	int64		job;
+	int			part;
+	const char *relname;
+	int64		base_rows;		/* rows done before this run */
+	int64		base_batches;
+	StopReason	stop;
+	bool		stopped_run;	/* the run stopped before its end */
+	TimestampTz last_batch;
+	BulkTransitionArgs args;
+	BulkPosition resume;
+} JobWorker;
+
+static JobWorker *me = NULL;
+
+static BulkJobSlot *
+my_slot(void)
+{
+	return &bulk_shared->slots[me->slot];
+}
+
+static void
+set_phase(const char *phase)
+{
+	strlcpy(my_slot()->phase, phase, sizeof(my_slot()->phase));
+}
+
+/* Whether the job was asked to stop; remember which way. */
+static bool
+stop_requested(void)
+{
+	BulkJobSlot *slot = my_slot();
+
+	if (slot->cancel_requested)
+		me->stop = STOP_CANCEL;
+	else if (slot->pause_requested)
+		me->stop = STOP_PAUSE;
+	return me->stop != STOP_NONE;
+}
+
+static void
+release_slot(int code, Datum arg)
+{
+	int			i = DatumGetInt32(arg);
+	Latch	   *latch = NULL;
+	int			n;
+	Oid			waiting[BULK_MAX_SWEEP_DBS];
+
+	LWLockAcquire(bulk_shared->lock, LW_EXCLUSIVE);
+	if (bulk_shared->slots[i].pid == MyProcPid)
+		bulk_shared->slots[i].in_use = false;
+	/* a slot is free: the databases waiting for one are swept again */
+	n = bulk_shared->nwaiting;
+	memcpy(waiting, bulk_shared->waiting_dbs, sizeof(Oid) * n);
+	bulk_shared->nwaiting = 0;
+	latch = bulk_shared->launcher_latch;
+	LWLockRelease(bulk_shared->lock);
+	for (i = 0; i < n; i++)
+		bulk_request_sweep(waiting[i]);
+	if (latch)
+		SetLatch(latch);
+}
+
+static void
+worker_begin(void *arg)
+{
+	if (IsTransactionState())
+		return;
+	StartTransactionCommand();
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	PushActiveSnapshot(GetTransactionSnapshot());
+}
+
+/*
+ * Commit the batch (and its position) and report the table statistics,
+ * so that autovacuum sees the dead rows as the job goes.  The caller's
+ * memory context stays current.
+ */
+static void
+worker_commit(void *arg)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+
+	PopActiveSnapshot();
+	SPI_finish();
+	MemoryContextSwitchTo(cxt);
+	CommitTransactionCommand();
+	MemoryContextSwitchTo(cxt);
+	pgstat_report_stat(false);
+}
+
+static bool
+worker_before_batch(void *arg)
+{
+	if (stop_requested())
+	{
+		me->stopped_run = true;
+		return false;
+	}
+	worker_begin(arg);
+	set_phase("running");
+	return true;
+}
+
+/* A text[] Datum of n strings, or NULL. */
+static Datum
+text_array(char **values, int n, char *null)
+{
+	Datum	   *elems;
+	int			i;
+
+	*null = values ? ' ' : 'n';
+	if (values == NULL)
+		return (Datum) 0;
+	elems = palloc(sizeof(Datum) * n);
+	for (i = 0; i < n; i++)
+		elems[i] = CStringGetTextDatum(values[i]);
+	return PointerGetDatum(construct_array(elems, n, TEXTOID, -1, false, TYPALIGN_INT));
+}
+
+/* Write the part's position with the batch; refresh the live figures. */
+static void
+worker_after_batch(void *arg, const BulkPosition *pos)
+{
+	Oid			argtypes[15] = {INT8OID, INT4OID, OIDOID, INT4OID, TEXTOID, INT4OID,
+		TEXTARRAYOID, INT8OID, TEXTARRAYOID, INT8OID, BOOLOID, INT8OID, INT8OID,
+	INT4OID, INT8OID};
+	Datum		values[15];
+	char		nulls[15];
+	BulkJobSlot *slot = my_slot();
+	TimestampTz now = GetCurrentTimestamp();
+	long		secs;
+	int			usecs;
+	double		elapsed;
+
+	memset(nulls, ' ', sizeof(nulls));
+	values[0] = Int64GetDatum(me->job);
+	values[1] = Int32GetDatum(me->part);
+	values[2] = ObjectIdGetDatum(pos->target);
+	nulls[2] = OidIsValid(pos->target) ? ' ' : 'n';
+	values[3] = Int32GetDatum(pos->target_index);
+	values[4] = CStringGetTextDatum(bulk_strategy_name(pos->strategy));
+	values[5] = Int32GetDatum(pos->pass);
+	values[6] = text_array(pos->position, pos->npos, &nulls[6]);
+	values[7] = Int64GetDatum(pos->position_block);
+	values[8] = text_array(pos->retry_position, pos->npos, &nulls[8]);
+	values[9] = Int64GetDatum(pos->retry_block);
+	values[10] = BoolGetDatum(pos->skipped);
+	values[11] = Int64GetDatum(me->base_rows + pos->rows);
+	values[12] = Int64GetDatum(me->base_batches + pos->batches);
+	values[13] = Int32GetDatum(pos->batch_size);
+	values[14] = Int64GetDatum((int64) pos->engine_peak);
+	(void) job_exec("job_part_state",
+					"UPDATE bulk_status.job_part_state SET target = $3::regclass,"
+					" target_index = $4, strategy = $5, pass = $6, position = $7,"
+					" position_block = $8, retry_position = $9, retry_block = $10,"
+					" skipped = $11, rows_done = $12, batches = $13, batch_size = $14,"
+					" engine_peak = GREATEST(engine_peak, $15), attempts = 0,"
+					" updated = clock_timestamp()"
+					" WHERE job = $1 AND part = $2",
+					15, argtypes, values, nulls, SPI_OK_UPDATE);
+
+	/* rows/s: a moving average over batches, pauses included */
+	TimestampDifference(me->last_batch, now, &secs, &usecs);
+	elapsed = secs + usecs / 1e6;
+	me->last_batch = now;
+	slot->rows_done = me->base_rows + pos->rows;
+	slot->batches = me->base_batches + pos->batches;
+	slot->batch_size = pos->batch_size;
+	slot->engine_peak = (int64) pos->engine_peak;
+	if (elapsed > 0)
+		slot->rows_per_sec = slot->rows_per_sec == 0 ? pos->changed / elapsed :
+			0.7 * slot->rows_per_sec + 0.3 * (pos->changed / elapsed);
+	pgstat_report_activity(STATE_RUNNING,
+						   psprintf("bulk_status job " INT64_FORMAT " part %d: %s %s, "
+									INT64_FORMAT " rows in " INT64_FORMAT " batches",
+									me->job, me->part,
+									me->args.delete_rows ? "purge of" :
+									me->args.any_from ? "stamp of" : "transition of",
+									me->relname, slot->rows_done, slot->batches));
+}
+
+/* A stored text[] (column col of the tuple) as strings, or NULL. */
+static char **
+text_array_values(HeapTuple tup, TupleDesc desc, int col, int *n)
+{
+	bool		isnull;
+	Datum		d = SPI_getbinval(tup, desc, col, &isnull);
+	Datum	   *elems;
+	char	  **values;
+	int			i;
+
+	if (isnull)
+		return NULL;
+	deconstruct_array(DatumGetArrayTypeP(d), TEXTOID, -1, false, TYPALIGN_INT,
+					  &elems, NULL, n);
+	values = palloc(sizeof(char *) * *n);
+	for (i = 0; i < *n; i++)
+		values[i] = TextDatumGetCString(elems[i]);
+	return values;
+}
+
+static char *
+string_or_null(HeapTuple tup, TupleDesc desc, int col)
+{
+	return SPI_getvalue(tup, desc, col);
+}
+
+/*
+ * Read the job and the part into me (in the current memory context);
+ * false if there is nothing to run.
+ */
+static bool
+load_part(void)
+{
+	Oid			argtypes[2] = {INT8OID, INT4OID};
+	Datum		values[2] = {Int64GetDatum(me->job), Int32GetDatum(me->part)};
+	HeapTuple	tup;
+	TupleDesc	desc;
+	BulkTransitionArgs *a = &me->args;
+	bool		isnull;
+	char	   *kind;
+	char	   *requested;
+	char	   *state;
+	int			n;
+
+	if (job_exec("job_part_state",
+				 "SELECT j.kind, j.relid::oid, j.from_status, j.to_status, j.filter,"
+				 "  j.status_column::text, j.batch_size, j.strategy, j.sleep_ms,"
+				 "  j.lock_timeout_ms, j.max_retries, j.skip_locked, j.max_rows_per_sec,"
+				 "  j.target_batch_ms, j.min_batch_size, j.max_batch_size,"
+				 "  j.max_replication_lag_ms, j.source::oid, j.workers, j.search_path,"
+				 "  j.requested, p.state, p.range_lo, p.range_hi, p.block_lo, p.block_hi,"
+				 "  p.target::oid, p.target_index, p.strategy, p.pass, p.position,"
+				 "  p.position_block, p.retry_position, p.retry_block, p.skipped,"
+				 "  p.rows_done, p.batches, (SELECT count(*) FROM bulk_status.job_part_state q"
+				 "   WHERE q.job = j.id)::int4"
+				 " FROM bulk_status.job_state j"
+				 " JOIN bulk_status.job_part_state p ON p.job = j.id"
+				 " WHERE j.id = $1 AND p.part = $2 FOR UPDATE OF p",
+				 2, argtypes, values, NULL, SPI_OK_SELECT) == 0)
+		return false;
+	tup = SPI_tuptable->vals[0];
+	desc = SPI_tuptable->tupdesc;
+
+	requested = string_or_null(tup, desc, 21);
+	state = SPI_getvalue(tup, desc, 22);
+	if (strcmp(state, "queued") != 0 && strcmp(state, "running") != 0)
+		return false;
+	if (requested)
+	{
+		me->stop = strcmp(requested, "cancel") == 0 ? STOP_CANCEL : STOP_PAUSE;
+		return false;
+	}
+
+	memset(a, 0, sizeof(BulkTransitionArgs));
+	kind = SPI_getvalue(tup, desc, 1);
+	a->delete_rows = strcmp(kind, "purge") == 0;
+	a->any_from = strcmp(kind, "stamp") == 0;
+	a->relid = DatumGetObjectId(SPI_getbinval(tup, desc, 2, &isnull));
+	a->from_status = string_or_null(tup, desc, 3);
+	a->to_status = string_or_null(tup, desc, 4);
+	a->filter = string_or_null(tup, desc, 5);
+	a->status_column = SPI_getvalue(tup, desc, 6);
+	a->batch_size = DatumGetInt32(SPI_getbinval(tup, desc, 7, &isnull));
+	a->strategy = bulk_parse_strategy(SPI_getvalue(tup, desc, 8));
+	a->sleep_ms = DatumGetInt32(SPI_getbinval(tup, desc, 9, &isnull));
+	a->lock_timeout_ms = DatumGetInt32(SPI_getbinval(tup, desc, 10, &isnull));
+	a->max_retries = DatumGetInt32(SPI_getbinval(tup, desc, 11, &isnull));
+	a->skip_locked = DatumGetBool(SPI_getbinval(tup, desc, 12, &isnull));
+	a->max_rows_per_sec = DatumGetInt32(SPI_getbinval(tup, desc, 13, &isnull));
+	a->target_batch_ms = DatumGetInt32(SPI_getbinval(tup, desc, 14, &isnull));
+	a->min_batch_size = DatumGetInt32(SPI_getbinval(tup, desc, 15, &isnull));
+	a->max_batch_size = DatumGetInt32(SPI_getbinval(tup, desc, 16, &isnull));
+	a->max_replication_lag_ms = DatumGetInt64(SPI_getbinval(tup, desc, 17, &isnull));
+	a->source = DatumGetObjectId(SPI_getbinval(tup, desc, 18, &isnull));
+	if (isnull)
+		a->source = InvalidOid;
+	a->part_count = DatumGetInt32(SPI_getbinval(tup, desc, 38, &isnull));
+	a->part_index = me->part;
+	(void) set_config_option("search_path", SPI_getvalue(tup, desc, 20), PGC_USERSET,
+							 PGC_S_SESSION, GUC_ACTION_SET, true, 0, false);
+
+	a->range_lo = text_array_values(tup, desc, 23, &a->range_nkeys);
+	a->range_hi = text_array_values(tup, desc, 24, &n);
+	if (a->range_hi)
+		a->range_nkeys = n;
+	a->block_lo = DatumGetInt64(SPI_getbinval(tup, desc, 25, &isnull));
+	if (isnull)
+		a->block_lo = 0;
+	a->block_hi = DatumGetInt64(SPI_getbinval(tup, desc, 26, &isnull));
+	if (isnull)
+		a->block_hi = 0;
+
+	/* where it stopped, if it ran before */
+	(void) SPI_getbinval(tup, desc, 28, &isnull);
+	if (!isnull)
+	{
+		BulkPosition *r = &me->resume;
+
+		r->target = DatumGetObjectId(SPI_getbinval(tup, desc, 27, &isnull));
+		if (isnull)
+			r->target = InvalidOid;
+		r->target_index = DatumGetInt32(SPI_getbinval(tup, desc, 28, &isnull));
+		r->strategy = bulk_parse_strategy(SPI_getvalue(tup, desc, 29));
+		r->pass = DatumGetInt32(SPI_getbinval(tup, desc, 30, &isnull));
+		r->position = text_array_values(tup, desc, 31, &r->npos);
+		r->position_block = DatumGetInt64(SPI_getbinval(tup, desc, 32, &isnull));
+		r->retry_position = text_array_values(tup, desc, 33, &n);
+		r->retry_block = DatumGetInt64(SPI_getbinval(tup, desc, 34, &isnull));
+		r->skipped = DatumGetBool(SPI_getbinval(tup, desc, 35, &isnull));
+		a->resume = r;
+	}
+	me->base_rows = DatumGetInt64(SPI_getbinval(tup, desc, 36, &isnull));
+	me->base_batches = DatumGetInt64(SPI_getbinval(tup, desc, 37, &isnull));
+	me->relname = get_rel_name(a->relid) ? quote_identifier(get_rel_name(a->relid)) : "?";
+	return true;
+}
+
+/* Mark the part running, and the job if it was not yet. */
+static void
+mark_running(void)
+{
+	Oid			argtypes[3] = {INT8OID, INT4OID, INT4OID};
+	Datum		values[3] = {Int64GetDatum(me->job), Int32GetDatum(me->part),
+	Int32GetDatum(MyProcPid)};
+
+	(void) job_exec("job_part_state",
+					"UPDATE bulk_status.job_part_state SET state = 'running', pid = $3,"
+					" started = COALESCE(started, clock_timestamp()),"
+					" updated = clock_timestamp() WHERE job = $1 AND part = $2",
+					3, argtypes, values, NULL, SPI_OK_UPDATE);
+	(void) job_exec("job_state",
+					"UPDATE bulk_status.job_state SET state = 'running',"
+					" started = COALESCE(started, clock_timestamp())"
+					" WHERE id = $1 AND state IN ('queued', 'running')",
+					1, argtypes, values, NULL, SPI_OK_UPDATE);
+}
+
+/* Record how the part ended, in a transaction of its own. */
+static void
+finish_part(const char *state, ErrorData *edata)
+{
+	worker_begin(NULL);
+	end_part(me->job, me->part, state, edata ? edata->message : NULL,
+			 edata ? unpack_sql_state(edata->sqlerrcode) : NULL);
+	worker_commit(NULL);
+}
+
+void
+bulk_job_worker_main(Datum arg)
+{
+	static const BulkDriver driver = {
+		NULL, worker_begin, worker_before_batch, worker_after_batch, worker_commit
+	};
+	MemoryContext cxt;
+	BulkJobSlot *slot;
+	Oid			dboid;
+	Oid			owner;
+
+	cxt = AllocSetContextCreate(TopMemoryContext, "bulk_status job",
+								ALLOCSET_DEFAULT_SIZES);
+	me = MemoryContextAllocZero(cxt, sizeof(JobWorker));
+	me->slot = DatumGetInt32(arg);
+	slot = my_slot();
+
+	LWLockAcquire(bulk_shared->lock, LW_EXCLUSIVE);
+	slot->pid = MyProcPid;
+	slot->latch = MyLatch;
+	dboid = slot->dboid;
+	owner = slot->owner;
+	me->job = slot->job;
+	me->part = slot->part;
+	LWLockRelease(bulk_shared->lock);
+	before_shmem_exit(release_slot, Int32GetDatum(me->slot));
+
+	pqsignal(SIGTERM, die);
+	pqsignal(SIGINT, StatementCancelHandler);
+	BackgroundWorkerUnblockSignals();
+
+	/* As the owner: PostgreSQL checks LOGIN and CONNECT here. */
+	BackgroundWorkerInitializeConnectionByOid(dboid, owner, 0);
+	pgstat_report_appname(psprintf("bulk_status job " INT64_FORMAT, me->job));
+	bulk_phase_hook = set_phase;
+	bulk_stop_check = stop_requested;
+
+	/* Key values are stored as text written under these settings. */
+	(void) set_config_option("DateStyle", "ISO, YMD", PGC_USERSET,
+							 PGC_S_SESSION, GUC_ACTION_SET, true, 0, false);
+	(void) set_config_option("IntervalStyle", "postgres", PGC_USERSET,
+							 PGC_S_SESSION, GUC_ACTION_SET, true, 0, false);
+	(void) set_config_option("extra_float_digits", "3", PGC_USERSET,
+							 PGC_S_SESSION, GUC_ACTION_SET, true, 0, false);
+	(void) set_config_option("lc_monetary", "C", PGC_USERSET,
+							 PGC_S_SESSION, GUC_ACTION_SET, true, 0, false);
+	(void) set_config_option("bulk_status.progress_interval", "0", PGC_USERSET,
+							 PGC_S_SESSION, GUC_ACTION_SET, true, 0, false);
+
+	worker_begin(NULL);
+	MemoryContextSwitchTo(cxt);
+	if (!load_part())
+	{
+		if (me->stop != STOP_NONE)
+			end_part(me->job, me->part, me->stop == STOP_CANCEL ? "cancelled" : "paused",
+					 NULL, NULL);
+		worker_commit(NULL);
+		proc_exit(0);
+	}
+	mark_running();
+	slot->rows_done = me->base_rows;
+	slot->batches = me->base_batches;
+	me->last_batch = GetCurrentTimestamp();
+	pgstat_report_activity(STATE_RUNNING,
+						   psprintf("bulk_status job " INT64_FORMAT " part %d: starting",
+									me->job, me->part));
+
+	me->args.driver = &driver;
+	me->args.run_parent = cxt;
+	PG_TRY();
+	{
+		MemoryContextSwitchTo(cxt);
+		(void) bulk_transition_run(&me->args, false);
+		MemoryContextSwitchTo(cxt);
+		if (IsTransactionState())
+			worker_commit(NULL);
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		HOLD_INTERRUPTS();
+		MemoryContextSwitchTo(cxt);
+		edata = CopyErrorData();
+		EmitErrorReport();
+		FlushErrorState();
+		AbortCurrentTransaction();
+		/* a cancel may have interrupted the batch: that is not a failure */
+		QueryCancelPending = false;
+		RESUME_INTERRUPTS();
+		MemoryContextSwitchTo(cxt);
+		if (stop_requested() && me->stop == STOP_CANCEL)
+			finish_part("cancelled", NULL);
+		else
+			finish_part("failed", edata);
+		proc_exit(0);
+	}
+	PG_END_TRY();
+
+	finish_part(!me->stopped_run ? "done" :
+				me->stop == STOP_CANCEL ? "cancelled" : "paused", NULL);
+	proc_exit(0);
+}
