@@ -704,8 +704,10 @@ signal_workers(int64 job, bool cancel, bool pause)
 
 /* Set the job's request, and the state of its parts in from_states. */
 static void
-set_job(int64 job, const char *requested, const char *from_states, const char *to_state)
+set_job(int64 job, const char *requested, const char *from1, const char *from2,
+		const char *to_state)
 {
+	Datum		from[2];
 	Oid			argtypes[4] = {INT8OID, TEXTOID, TEXTARRAYOID, TEXTOID};
 	Datum		values[4];
 	char		nulls[4] = {' ', ' ', ' ', ' '};
@@ -713,8 +715,9 @@ set_job(int64 job, const char *requested, const char *from_states, const char *t
 	values[0] = Int64GetDatum(job);
 	values[1] = requested ? CStringGetTextDatum(requested) : (Datum) 0;
 	nulls[1] = requested ? ' ' : 'n';
-	values[2] = DirectFunctionCall3(array_in, CStringGetDatum(from_states),
-									ObjectIdGetDatum(TEXTOID), Int32GetDatum(-1));
+	from[0] = CStringGetTextDatum(from1);
+	from[1] = CStringGetTextDatum(from2 ? from2 : from1);
+	values[2] = PointerGetDatum(construct_array(from, 2, TEXTOID, -1, false, TYPALIGN_INT));
 	values[3] = CStringGetTextDatum(to_state ? to_state : "");
 	(void) job_exec("job_state",
 					"UPDATE bulk_status.job_state SET requested = $2 WHERE id = $1",
@@ -757,7 +760,7 @@ bulk_status_job_cancel(PG_FUNCTION_ARGS)
 		strcmp(state, "cancelled") == 0)
 		job_has_ended(job, state, "cancel");
 	/* parts without a worker end now; a worker ends its own part */
-	set_job(job, "cancel", "{queued,paused}", "cancelled");
+	set_job(job, "cancel", "queued", "paused", "cancelled");
 	SPI_finish();
 	signal_workers(job, true, false);
 	PG_RETURN_VOID();
@@ -782,7 +785,7 @@ bulk_status_job_pause(PG_FUNCTION_ARGS)
 	lock_job(job, "pause", &owner, &state);
 	if (strcmp(state, "queued") != 0 && strcmp(state, "running") != 0)
 		job_has_ended(job, state, "pause");
-	set_job(job, "pause", "{queued}", "paused");
+	set_job(job, "pause", "queued", NULL, "paused");
 	SPI_finish();
 	signal_workers(job, false, true);
 	PG_RETURN_VOID();
@@ -808,7 +811,7 @@ bulk_status_job_resume(PG_FUNCTION_ARGS)
 	if (strcmp(state, "paused") != 0 && strcmp(state, "running") != 0 &&
 		strcmp(state, "queued") != 0)
 		job_has_ended(job, state, "resume");
-	set_job(job, NULL, "{paused}", "queued");
+	set_job(job, NULL, "paused", NULL, "queued");
 	SPI_finish();
 	signal_workers(job, false, false);
 	sweep_after_commit();

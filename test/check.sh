@@ -28,9 +28,12 @@ PASSED=0       # tests passed, all suites
 FAILED=0       # tests failed, all suites
 SUMMARY_DONE=0 # set once the summary line is printed
 
-# shared_preload_libraries of the test cluster; set it to 'bulk_status' once
-# the extension needs preloading (the TAP tests configure their own nodes).
-PRELOAD_LIBRARIES=${PRELOAD_LIBRARIES:-}
+# shared_preload_libraries of the test cluster: background jobs need it
+# (the TAP tests configure their own nodes).  No job worker runs there
+# (bulk_status.max_workers = 0), so the regression output of jobs, which
+# stay queued, is deterministic; the TAP tests run them.
+PRELOAD_LIBRARIES=${PRELOAD_LIBRARIES:-bulk_status}
+CLUSTER_EXTRA_CONF=${CLUSTER_EXTRA_CONF:-bulk_status.max_workers = 0}
 
 # On any exit: stop the cluster and remove the temporary directory.  When
 # we stop early (build failure, cluster that does not start, a signal) the
