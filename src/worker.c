@@ -168,6 +168,10 @@ bulk_launcher_main(Datum arg)
 		{
 			ConfigReloadPending = false;
 			ProcessConfigFile(PGC_SIGHUP);
+			/* bulk_status.max_workers may have grown: start what waits */
+			LWLockAcquire(bulk_shared->lock, LW_EXCLUSIVE);
+			bulk_shared->sweep_all = true;
+			LWLockRelease(bulk_shared->lock);
 		}
 		MemoryContextReset(cxt);
 
@@ -443,7 +447,14 @@ bulk_sweeper_main(Datum arg)
 							" WHERE job = $1 AND part = $2",
 							2, t, v, NULL, SPI_OK_UPDATE);
 			if (!start_part(owner, job, part))
+			{
+				/* not started: waiting for a slot is no failed attempt */
+				(void) job_exec("job_part_state",
+								"UPDATE bulk_status.job_part_state SET attempts = attempts - 1"
+								" WHERE job = $1 AND part = $2",
+								2, t, v, NULL, SPI_OK_UPDATE);
 				full = true;	/* the rest wait for a slot */
+			}
 		}
 	}
 
