@@ -648,8 +648,8 @@ bulk_status_submit_stamp(PG_FUNCTION_ARGS)
 
 /*
  * Look up a job for control, locking its row: its owner and state.  A job
- * the caller may not see does not exist for it; one it may see but not
- * control is an error.
+ * the caller may neither see nor control does not exist for it; one it may
+ * see but not control is an error.
  */
 static void
 lock_job(int64 job, const char *action, Oid *owner, char **state)
@@ -661,8 +661,9 @@ lock_job(int64 job, const char *action, Oid *owner, char **state)
 	if (job_exec("job_state",
 				 "SELECT owner::oid, state FROM bulk_status.job_state WHERE id = $1 FOR UPDATE",
 				 1, argtypes, values, NULL, SPI_OK_SELECT) == 0 ||
-		!may_see(*owner = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0],
-														  SPI_tuptable->tupdesc, 1, &isnull))))
+		(*owner = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0],
+												 SPI_tuptable->tupdesc, 1, &isnull)),
+		 !may_see(*owner) && !may_control(*owner)))
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("job " INT64_FORMAT " does not exist", job)));

@@ -821,10 +821,17 @@ mark_running(void)
 static void
 finish_part(const char *state, ErrorData *edata)
 {
+	/*
+	 * A cancel interrupts the batch in flight; its SIGINT may still come
+	 * now (it is sent after the request), and must not cut this short.
+	 */
+	HOLD_CANCEL_INTERRUPTS();
+	QueryCancelPending = false;
 	worker_begin(NULL);
 	end_part(me->job, me->part, state, edata ? edata->message : NULL,
 			 edata ? unpack_sql_state(edata->sqlerrcode) : NULL);
 	worker_commit(NULL);
+	RESUME_CANCEL_INTERRUPTS();
 }
 
 void
@@ -880,6 +887,7 @@ bulk_job_worker_main(Datum arg)
 	MemoryContextSwitchTo(cxt);
 	if (!load_part())
 	{
+		HOLD_CANCEL_INTERRUPTS();
 		if (me->stop != STOP_NONE)
 			end_part(me->job, me->part, me->stop == STOP_CANCEL ? "cancelled" : "paused",
 					 NULL, NULL);
