@@ -26,6 +26,7 @@
 #include "fmgr.h"
 #include "lib/stringinfo.h"
 #include "portability/instr_time.h"
+#include "utils/guc.h"
 #include "utils/relcache.h"
 
 /* GUCs (bulk_status.c) */
@@ -78,7 +79,10 @@ extern void bulk_append_key_cmp(StringInfo buf, BulkKey *key,
 extern SPIPlanPtr bulk_prepare(const char *sql, int nargs, Oid *argtypes);
 extern SPIPlanPtr bulk_prepare_opts(const char *sql, int nargs, Oid *argtypes,
 									int options);
+extern Datum bulk_key_value_from_text(BulkKey *key, int i, const char *text);
+extern char *bulk_key_value_to_text(BulkKey *key, int i, Datum value);
 extern int	bulk_key_text_settings(void);
+extern void bulk_set_key_text_settings(GucAction action);
 extern int	bulk_jit_off(void);
 extern void bulk_jit_restore(int level);
 extern void bulk_free_plan_callback(void *arg);
@@ -246,6 +250,7 @@ extern int	bulk_throttle_batch_size(BulkThrottle *t, int size, double batch_ms);
 extern int64 bulk_max_replay_lag_ms(void);
 extern void bulk_sleep(double ms);
 extern int64 bulk_transition_run(BulkTransitionArgs *args, bool atomic);
+extern double bulk_estimated_rows(const char *sql);
 
 /* transition.c */
 extern int	bulk_read_transition_args(FunctionCallInfo fcinfo,

@@ -285,14 +285,7 @@ position_values(BulkKey *key, ArrayType *position)
 		elog(ERROR, "cursor position has %d values for a key of %d columns",
 			 n, key->nkeys);
 	for (i = 0; i < n; i++)
-	{
-		Oid			typinput;
-		Oid			typioparam;
-
-		getTypeInputInfo(key->types[i], &typinput, &typioparam);
-		values[i] = OidInputFunctionCall(typinput, TextDatumGetCString(elems[i]),
-										 typioparam, -1);
-	}
+		values[i] = bulk_key_value_from_text(key, i, TextDatumGetCString(elems[i]));
 	return values;
 }
 
@@ -306,13 +299,7 @@ position_array(BulkKeysetQuery *q, uint64 i)
 
 	bulk_keyset_query_key(q, i, key);
 	for (k = 0; k < q->key->nkeys; k++)
-	{
-		Oid			typoutput;
-		bool		isvarlena;
-
-		getTypeOutputInfo(q->key->types[k], &typoutput, &isvarlena);
-		text[k] = CStringGetTextDatum(OidOutputFunctionCall(typoutput, key[k]));
-	}
+		text[k] = CStringGetTextDatum(bulk_key_value_to_text(q->key, k, key[k]));
 	return construct_array(text, q->key->nkeys, TEXTOID, -1, false, TYPALIGN_INT);
 }
 

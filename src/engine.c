@@ -1086,13 +1086,7 @@ key_from_text(BulkEngine *e, char **text, int n, Datum *values)
 						e->relname, n, e->nbound),
 				 errdetail("The key of the table changed since the job was submitted.")));
 	for (i = 0; i < n; i++)
-	{
-		Oid			typinput;
-		Oid			typioparam;
-
-		getTypeInputInfo(e->key->types[i], &typinput, &typioparam);
-		values[i] = OidInputFunctionCall(typinput, text[i], typioparam, -1);
-	}
+		values[i] = bulk_key_value_from_text(e->key, i, text[i]);
 }
 
 /* The text forms of nbound key values, in the current memory context. */
@@ -1103,13 +1097,7 @@ key_to_text(BulkEngine *e, Datum *values)
 	int			i;
 
 	for (i = 0; i < e->nbound; i++)
-	{
-		Oid			typoutput;
-		bool		isvarlena;
-
-		getTypeOutputInfo(e->key->types[i], &typoutput, &isvarlena);
-		text[i] = OidOutputFunctionCall(typoutput, values[i]);
-	}
+		text[i] = bulk_key_value_to_text(e->key, i, values[i]);
 	return text;
 }
 
@@ -1517,8 +1505,8 @@ choose_targets(BulkEngine *e, Relation parent)
 }
 
 /* The planner's row estimate for a query without parameters. */
-static double
-estimated_rows(const char *sql)
+double
+bulk_estimated_rows(const char *sql)
 {
 	SPIPlanPtr	plan = SPI_prepare(sql, 0, NULL);
 	CachedPlan *cplan;
@@ -1547,7 +1535,7 @@ estimated_share(BulkEngine *e)
 
 	initStringInfo(&sql);
 	appendStringInfo(&sql, "SELECT FROM %s%s", e->target, e->alias_clause);
-	total = estimated_rows(sql.data);
+	total = bulk_estimated_rows(sql.data);
 	appendStringInfo(&sql, " WHERE %s.%s = %s::%s", e->alias, e->status,
 					 quote_literal_cstr(e->args->from_status),
 					 format_type_extended(e->status_type, e->status_typmod,
@@ -1558,7 +1546,7 @@ estimated_share(BulkEngine *e)
 		appendStringInfoString(&sql, " AND ");
 		bulk_append_filter(&sql, e->args->filter);
 	}
-	matching = estimated_rows(sql.data);
+	matching = bulk_estimated_rows(sql.data);
 	pfree(sql.data);
 	return total > 0 ? matching / total : 1.0;
 }
@@ -1577,12 +1565,12 @@ estimated_changes(BulkEngine *e)
 	if (e->strategy == BULK_STRATEGY_SOURCE)
 	{
 		appendStringInfo(&sql, "SELECT FROM %s", e->source);
-		return estimated_rows(sql.data);
+		return bulk_estimated_rows(sql.data);
 	}
 	appendStringInfo(&sql, "SELECT FROM %s%s", e->target, e->alias_clause);
 	if (e->args->any_from)
-		return estimated_rows(sql.data);
-	return estimated_rows(sql.data) * estimated_share(e);
+		return bulk_estimated_rows(sql.data);
+	return bulk_estimated_rows(sql.data) * estimated_share(e);
 }
 
 /*

@@ -319,24 +319,6 @@ blocks_of(Oid relid)
 	return n;
 }
 
-/* The planner's row estimate of "SELECT FROM rel". */
-static double
-estimated_table_rows(const char *relname)
-{
-	char	   *sql = psprintf("SELECT FROM %s", relname);
-	SPIPlanPtr	plan = SPI_prepare(sql, 0, NULL);
-	CachedPlan *cplan;
-	double		rows;
-
-	if (plan == NULL)
-		elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
-	cplan = SPI_plan_get_cached_plan(plan);
-	rows = linitial_node(PlannedStmt, cplan->stmt_list)->planTree->plan_rows;
-	ReleaseCachedPlan(cplan, NULL);
-	SPI_freeplan(plan);
-	return rows;
-}
-
 /*
  * Split the keys of the rows a job will change into at most n ranges of
  * about equal numbers of rows, from a sample of them (TABLESAMPLE SYSTEM):
@@ -349,7 +331,7 @@ key_boundaries(BulkTransitionArgs *args, Relation rel, BulkKey *key,
 {
 	StringInfoData sql;
 	char	   *relname = bulk_quoted_relname(rel);
-	double		total = estimated_table_rows(relname);
+	double		total = bulk_estimated_rows(psprintf("SELECT FROM %s", relname));
 	double		percent = total > PART_SAMPLE_ROWS ? 100.0 * PART_SAMPLE_ROWS / total : 100.0;
 	List	   *bounds = NIL;
 	char	   *last = NULL;
@@ -404,9 +386,12 @@ key_boundaries(BulkTransitionArgs *args, Relation rel, BulkKey *key,
 	return bounds;
 }
 
-/* A text[] of n strings, or a null Datum (with *null = 'n') for NULL. */
-static Datum
-text_array_datum(char **values, int n, char *null)
+/*
+ * A text[] of n strings, or a null Datum (with *null = 'n') for NULL: an
+ * SPI parameter of the job tables.
+ */
+Datum
+bulk_text_array_param(char **values, int n, char *null)
 {
 	Datum	   *elems;
 	int			i;
@@ -431,8 +416,8 @@ insert_part(int64 job, int part, char **lo, char **hi, int nkeys,
 
 	values[0] = Int64GetDatum(job);
 	values[1] = Int32GetDatum(part);
-	values[2] = text_array_datum(lo, nkeys, &nulls[2]);
-	values[3] = text_array_datum(hi, nkeys, &nulls[3]);
+	values[2] = bulk_text_array_param(lo, nkeys, &nulls[2]);
+	values[3] = bulk_text_array_param(hi, nkeys, &nulls[3]);
 	values[4] = Int64GetDatum(block_lo);
 	nulls[4] = block_lo >= 0 ? ' ' : 'n';
 	values[5] = Int64GetDatum(block_hi);
@@ -703,10 +688,13 @@ signal_workers(int64 job, bool cancel, bool pause)
 	LWLockRelease(bulk_shared->lock);
 }
 
-/* Set the job's request, and the state of its parts in from_states. */
+/*
+ * Set the job's request, and move its parts in state from1 (or from2) to
+ * state to; then settle the job's state.
+ */
 static void
 set_job(int64 job, const char *requested, const char *from1, const char *from2,
-		const char *to_state)
+		const char *to)
 {
 	Datum		from[2];
 	Oid			argtypes[4] = {INT8OID, TEXTOID, TEXTARRAYOID, TEXTOID};
@@ -719,104 +707,109 @@ set_job(int64 job, const char *requested, const char *from1, const char *from2,
 	from[0] = CStringGetTextDatum(from1);
 	from[1] = CStringGetTextDatum(from2 ? from2 : from1);
 	values[2] = PointerGetDatum(construct_array(from, 2, TEXTOID, -1, false, TYPALIGN_INT));
-	values[3] = CStringGetTextDatum(to_state ? to_state : "");
+	values[3] = CStringGetTextDatum(to);
 	(void) job_exec("job_state",
 					"UPDATE bulk_status.job_state SET requested = $2 WHERE id = $1",
 					2, argtypes, values, nulls, SPI_OK_UPDATE);
-	if (to_state)
-		(void) job_exec("job_part_state",
-						"UPDATE bulk_status.job_part_state SET state = $4,"
-						" finished = CASE WHEN $4 = 'cancelled' THEN clock_timestamp() END"
-						" WHERE job = $1 AND state = ANY ($3)",
-						4, argtypes, values, nulls, SPI_OK_UPDATE);
+	(void) job_exec("job_part_state",
+					"UPDATE bulk_status.job_part_state SET state = $4,"
+					" finished = CASE WHEN $4 = 'cancelled' THEN clock_timestamp() END"
+					" WHERE job = $1 AND state = ANY ($3)",
+					4, argtypes, values, nulls, SPI_OK_UPDATE);
 	bulk_job_finalize(job);
 }
 
-static void
-job_has_ended(int64 job, const char *state, const char *action)
+/*
+ * What cancel, pause and resume do: which jobs they act on, the job's
+ * request afterwards, the new state of its parts that have no worker, and
+ * what its live workers are told.
+ */
+typedef struct JobControl
 {
-	ereport(ERROR,
-			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-			 errmsg("cannot %s job " INT64_FORMAT " because it is %s", action, job, state)));
+	const char *action;			/* the verb, and the function's name */
+	bool		on_paused;		/* acts on a paused job (all act on queued
+								 * and running ones) */
+	const char *requested;		/* the job's request afterwards, or NULL */
+	const char *parts_from;		/* parts in this state ... */
+	const char *parts_from_too; /* (or this one, or NULL) ... */
+	const char *parts_to;		/* ... go to this one */
+	bool		cancel;			/* the live workers cancel */
+	bool		pause;			/* the live workers pause */
+	bool		sweep;			/* start queued parts after commit */
+} JobControl;
+
+/*
+ * cancel: a queued or paused job ends at once; a running one at once too,
+ * its batch in flight rolled back (or already committed).
+ */
+static const JobControl cancel_control = {
+	"cancel", true, "cancel", "queued", "paused", "cancelled", true, false, false
+};
+
+/*
+ * pause: a running job stops after the batch in flight commits, and gives
+ * its workers back; a queued one is not started.
+ */
+static const JobControl pause_control = {
+	"pause", false, "pause", "queued", NULL, "paused", false, true, false
+};
+
+/*
+ * resume: a paused job is queued again and continues from its parts'
+ * positions once the transaction commits; a pause not yet taken is undone.
+ */
+static const JobControl resume_control = {
+	"resume", true, NULL, "paused", NULL, "queued", false, false, true
+};
+
+static Datum
+control_job(FunctionCallInfo fcinfo, const JobControl *c)
+{
+	int64		job = PG_GETARG_INT64(0);
+	Oid			owner;
+	char	   *state;
+
+	require_preload(psprintf("bulk_status.%s", c->action));
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	lock_job(job, c->action, &owner, &state);
+	if (strcmp(state, "queued") != 0 && strcmp(state, "running") != 0 &&
+		!(c->on_paused && strcmp(state, "paused") == 0))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("cannot %s job " INT64_FORMAT " because it is %s",
+						c->action, job, state)));
+	/* parts without a worker change now; a worker ends its own part */
+	set_job(job, c->requested, c->parts_from, c->parts_from_too, c->parts_to);
+	SPI_finish();
+	signal_workers(job, c->cancel, c->pause);
+	if (c->sweep)
+		sweep_after_commit();
+	PG_RETURN_VOID();
 }
 
 PG_FUNCTION_INFO_V1(bulk_status_job_cancel);
 
-/*
- * bulk_status.cancel(job): a queued or paused job ends at once; a running
- * one at once too, its batch in flight rolled back (or already committed).
- */
 Datum
 bulk_status_job_cancel(PG_FUNCTION_ARGS)
 {
-	int64		job = PG_GETARG_INT64(0);
-	Oid			owner;
-	char	   *state;
-
-	require_preload("bulk_status.cancel");
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	lock_job(job, "cancel", &owner, &state);
-	if (strcmp(state, "done") == 0 || strcmp(state, "failed") == 0 ||
-		strcmp(state, "cancelled") == 0)
-		job_has_ended(job, state, "cancel");
-	/* parts without a worker end now; a worker ends its own part */
-	set_job(job, "cancel", "queued", "paused", "cancelled");
-	SPI_finish();
-	signal_workers(job, true, false);
-	PG_RETURN_VOID();
+	return control_job(fcinfo, &cancel_control);
 }
 
 PG_FUNCTION_INFO_V1(bulk_status_job_pause);
 
-/*
- * bulk_status.pause(job): a running job stops after the batch in flight
- * commits, and gives its workers back; a queued one is not started.
- */
 Datum
 bulk_status_job_pause(PG_FUNCTION_ARGS)
 {
-	int64		job = PG_GETARG_INT64(0);
-	Oid			owner;
-	char	   *state;
-
-	require_preload("bulk_status.pause");
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	lock_job(job, "pause", &owner, &state);
-	if (strcmp(state, "queued") != 0 && strcmp(state, "running") != 0)
-		job_has_ended(job, state, "pause");
-	set_job(job, "pause", "queued", NULL, "paused");
-	SPI_finish();
-	signal_workers(job, false, true);
-	PG_RETURN_VOID();
+	return control_job(fcinfo, &pause_control);
 }
 
 PG_FUNCTION_INFO_V1(bulk_status_job_resume);
 
-/*
- * bulk_status.resume(job): a paused job is queued again and continues from
- * its parts' positions once the transaction commits.
- */
 Datum
 bulk_status_job_resume(PG_FUNCTION_ARGS)
 {
-	int64		job = PG_GETARG_INT64(0);
-	Oid			owner;
-	char	   *state;
-
-	require_preload("bulk_status.resume");
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	lock_job(job, "resume", &owner, &state);
-	if (strcmp(state, "paused") != 0 && strcmp(state, "running") != 0 &&
-		strcmp(state, "queued") != 0)
-		job_has_ended(job, state, "resume");
-	set_job(job, NULL, "paused", NULL, "queued");
-	SPI_finish();
-	signal_workers(job, false, false);
-	sweep_after_commit();
-	PG_RETURN_VOID();
+	return control_job(fcinfo, &resume_control);
 }
 
 PG_FUNCTION_INFO_V1(bulk_status_job_wait);

@@ -70,6 +70,7 @@ extern void bulk_add_db(Oid *dbs, int *n, Oid dboid, bool *overflow);
 extern uint64 job_exec(const char *table, const char *sql, int nargs,
 					   Oid *argtypes, Datum *values, const char *nulls,
 					   int expected);
+extern Datum bulk_text_array_param(char **values, int n, char *null);
 extern void bulk_job_finalize(int64 job);
 extern void bulk_job_prune(void);
 

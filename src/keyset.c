@@ -497,6 +497,30 @@ bulk_state_execute(const char *table, const char *sql, int nargs,
 }
 
 /*
+ * Key column i's value from its text form, and back: the stored form of
+ * positions and part bounds, written under bulk_key_text_settings().
+ */
+Datum
+bulk_key_value_from_text(BulkKey *key, int i, const char *text)
+{
+	Oid			typinput;
+	Oid			typioparam;
+
+	getTypeInputInfo(key->types[i], &typinput, &typioparam);
+	return OidInputFunctionCall(typinput, (char *) text, typioparam, -1);
+}
+
+char *
+bulk_key_value_to_text(BulkKey *key, int i, Datum value)
+{
+	Oid			typoutput;
+	bool		isvarlena;
+
+	getTypeOutputInfo(key->types[i], &typoutput, &isvarlena);
+	return OidOutputFunctionCall(typoutput, value);
+}
+
+/*
  * Enter a GUC nest level with output settings that give every key value
  * one text form, whatever the session's: positions and part bounds are
  * stored as text and read back elsewhere (another session, a background
@@ -509,15 +533,25 @@ bulk_key_text_settings(void)
 {
 	int			level = NewGUCNestLevel();
 
-	(void) set_config_option("DateStyle", "ISO, YMD", PGC_USERSET,
-							 PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
-	(void) set_config_option("IntervalStyle", "postgres", PGC_USERSET,
-							 PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
-	(void) set_config_option("extra_float_digits", "3", PGC_USERSET,
-							 PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
-	(void) set_config_option("lc_monetary", "C", PGC_USERSET,
-							 PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+	bulk_set_key_text_settings(GUC_ACTION_SAVE);
 	return level;
+}
+
+/*
+ * Apply those settings with the given action: GUC_ACTION_SAVE within a
+ * nest level, or GUC_ACTION_SET for the rest of a session (a job worker's).
+ */
+void
+bulk_set_key_text_settings(GucAction action)
+{
+	(void) set_config_option("DateStyle", "ISO, YMD", PGC_USERSET,
+							 PGC_S_SESSION, action, true, 0, false);
+	(void) set_config_option("IntervalStyle", "postgres", PGC_USERSET,
+							 PGC_S_SESSION, action, true, 0, false);
+	(void) set_config_option("extra_float_digits", "3", PGC_USERSET,
+							 PGC_S_SESSION, action, true, 0, false);
+	(void) set_config_option("lc_monetary", "C", PGC_USERSET,
+							 PGC_S_SESSION, action, true, 0, false);
 }
 
 /*

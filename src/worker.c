@@ -582,22 +582,6 @@ worker_before_batch(void *arg)
 	return true;
 }
 
-/* A text[] Datum of n strings, or NULL. */
-static Datum
-text_array(char **values, int n, char *null)
-{
-	Datum	   *elems;
-	int			i;
-
-	*null = values ? ' ' : 'n';
-	if (values == NULL)
-		return (Datum) 0;
-	elems = palloc(sizeof(Datum) * n);
-	for (i = 0; i < n; i++)
-		elems[i] = CStringGetTextDatum(values[i]);
-	return PointerGetDatum(construct_array(elems, n, TEXTOID, -1, false, TYPALIGN_INT));
-}
-
 /* Write the part's position with the batch; refresh the live figures. */
 static void
 worker_after_batch(void *arg, const BulkPosition *pos)
@@ -621,9 +605,9 @@ worker_after_batch(void *arg, const BulkPosition *pos)
 	values[3] = Int32GetDatum(pos->target_index);
 	values[4] = CStringGetTextDatum(bulk_strategy_name(pos->strategy));
 	values[5] = Int32GetDatum(pos->pass);
-	values[6] = text_array(pos->position, pos->npos, &nulls[6]);
+	values[6] = bulk_text_array_param(pos->position, pos->npos, &nulls[6]);
 	values[7] = Int64GetDatum(pos->position_block);
-	values[8] = text_array(pos->retry_position, pos->npos, &nulls[8]);
+	values[8] = bulk_text_array_param(pos->retry_position, pos->npos, &nulls[8]);
 	values[9] = Int64GetDatum(pos->retry_block);
 	values[10] = BoolGetDatum(pos->skipped);
 	values[11] = Int64GetDatum(me->base_rows + pos->rows);
@@ -872,14 +856,7 @@ bulk_job_worker_main(Datum arg)
 	bulk_stop_check = stop_requested;
 
 	/* Key values are stored as text written under these settings. */
-	(void) set_config_option("DateStyle", "ISO, YMD", PGC_USERSET,
-							 PGC_S_SESSION, GUC_ACTION_SET, true, 0, false);
-	(void) set_config_option("IntervalStyle", "postgres", PGC_USERSET,
-							 PGC_S_SESSION, GUC_ACTION_SET, true, 0, false);
-	(void) set_config_option("extra_float_digits", "3", PGC_USERSET,
-							 PGC_S_SESSION, GUC_ACTION_SET, true, 0, false);
-	(void) set_config_option("lc_monetary", "C", PGC_USERSET,
-							 PGC_S_SESSION, GUC_ACTION_SET, true, 0, false);
+	bulk_set_key_text_settings(GUC_ACTION_SET);
 	(void) set_config_option("bulk_status.progress_interval", "0", PGC_USERSET,
 							 PGC_S_SESSION, GUC_ACTION_SET, true, 0, false);
 
