@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
-# The bulk_status benchmark: transitions and scans side by side with what
-# PostgreSQL offers natively, on the files table of DESIGN.md.
+# The bulk_status benchmark: transitions, background jobs, scans and the
+# file-sync cycle side by side with what PostgreSQL offers natively, on the
+# files table of DESIGN.md.
 #
 #   bash test/bench/bench.sh [--rows N[,N...]] [--quick] [--out DIR]
 #
 #   --rows     table sizes, e.g. --rows 1000000,10000000 (default 1000000);
 #              each size is a full run, and memory is compared across sizes
 #   --quick    a guard for test/check.sh, under two minutes: 20,000 and
-#              200,000 rows, dense transitions without trigger and the scans;
+#              200,000 rows, dense transitions without trigger, the scans,
+#              and the sync cycles on 200,000 rows;
 #              exits 1 if the engine's memory is not flat (engine peak of the
 #              200k run vs the 20k run differs by more than 10%) or if the
 #              range or auto transition is below half the single UPDATE's rows/s
@@ -28,7 +30,8 @@
 # (bulk_status.last_run()), WAL bytes, heap and index growth, temp-file
 # bytes; for scans also the time to the first row (test/bench/first_row.c).
 # Environment: PORT (first port to try, default 57000), BENCH_DATA (the
-# cluster's directory instead of test/bench/data), COPT.
+# cluster's directory instead of test/bench/data), BENCH_NOTE (a line for
+# results.md, e.g. what else ran on the machine), COPT.
 
 set -euo pipefail
 # shellcheck source=test/lib.sh
@@ -48,25 +51,32 @@ SERVERLOG_OFFSET=0                 # where this invocation's part of server.log 
 T_START=$(date +%s)
 
 # The transition approaches, and the scans, in the order they run and print.
-TRANSITIONS=(update plpgsql range limit ctid auto)
+TRANSITIONS=(update plpgsql range limit ctid auto submit1 submit2)
 SCANS=(copy fetch_count with_hold scan copy_scan cursor_fetch)
 # Scans timed to the first row (first_row.c methods).
 LATENCIES=(copy fetch_count with_hold scan scan_direct copy_scan cursor_fetch)
 
-# The settings of the benchmark cluster (durability: PostgreSQL's defaults).
+# The sync cycles (issue 5), on fresh clones: three UPDATEs, three
+# bulk_status transitions, and the generation cycle.
+CYCLES=(naive three_pass generation)
+
+# The settings of the benchmark cluster (durability: PostgreSQL's defaults);
+# bulk_status preloaded for the background jobs (submit1, submit2).
+PRELOAD_LIBRARIES=bulk_status
 CLUSTER_EXTRA_CONF="shared_buffers = 2GB
 max_wal_size = 8GB
 checkpoint_timeout = 30min
-log_temp_files = 0"
+log_temp_files = 0
+bulk_status.max_workers = 2"
 # Settings shown in results.md.
 SHOWN_SETTINGS=(shared_buffers max_wal_size checkpoint_timeout fsync synchronous_commit
     full_page_writes wal_level wal_compression autovacuum work_mem maintenance_work_mem
-    jit effective_io_concurrency random_page_cost log_temp_files)
+    jit effective_io_concurrency random_page_cost log_temp_files bulk_status.max_workers)
 
 DEPS+=(gnuplot-nox libpq-dev)
 
 usage() {
-    sed -n '2,16p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+    sed -n '2,18p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
 }
 
 # Read the command line.
@@ -113,6 +123,7 @@ cleanup() {
     local rc=$?
     set +e
     rss_watch_stop 0
+    [ -z "${WORKERS_WATCH_PID:-}" ] || kill "$WORKERS_WATCH_PID" 2>/dev/null
     if [ -n "${CLUSTER_DIR:-}" ] && [ -f "$CLUSTER_DIR/data/postmaster.pid" ]; then
         bench_psql -d postgres -c "DROP DATABASE IF EXISTS $SCRATCH_DB WITH (FORCE)" >/dev/null 2>&1
     fi
@@ -156,6 +167,7 @@ prepare_data_dir() {
     : >"$RUN_DIR/results.tsv"
     : >"$RUN_DIR/latency.tsv"
     : >"$RUN_DIR/tables.tsv"
+    : >"$RUN_DIR/cycles.tsv"
 }
 
 # Build the first-row timer (test/bench/first_row.c) into $DATA.
@@ -198,10 +210,18 @@ SQL
     else
         log "reusing template database $db"
     fi
+    # The sync client's staging table for the cycles: the paths it saw in
+    # this run, 95% of them (a fixed pseudo-random choice), in key order.
+    # Made once per template; a plain table, as the cycles only read it.
     bench_psql -d "$db" <<'SQL'
 SET client_min_messages = warning;
 DROP EXTENSION IF EXISTS bulk_status;
 CREATE EXTENSION bulk_status;
+SELECT to_regclass('seen_files') IS NULL AS need_seen \gset
+\if :need_seen
+CREATE TABLE seen_files AS SELECT path FROM files WHERE hashtext(path) % 20 <> 0;
+VACUUM (FREEZE, ANALYZE) seen_files;
+\endif
 CHECKPOINT;
 SQL
     # size, heap, indexes, average path length, status counts
@@ -213,12 +233,49 @@ SELECT $n, pg_relation_size('files'), pg_indexes_size('files'),
 SQL
 }
 
+# Follow the RssAnon of every background job worker (a child of postmaster
+# $1 whose process title contains "bulk_status job ") every 100 ms until
+# killed, and keep "first_kB peak_kB samples" in file $2: the first sample
+# of the first worker seen and the largest of any worker (each worker is a
+# process of its own, so the peak is per worker, not a sum).
+rss_watch_workers() {
+    set +e
+    local pm=$1 out=$2 p title key val rest first="" peak=0 n=0 kids=()
+    while :; do
+        if [ -r "/proc/$pm/task/$pm/children" ]; then
+            read -r -a kids <"/proc/$pm/task/$pm/children"
+        else
+            kids=(/proc/[0-9]*)
+            kids=("${kids[@]#/proc/}")
+        fi
+        for p in "${kids[@]}"; do
+            title=""
+            IFS= read -r -d '' title 2>/dev/null <"/proc/$p/cmdline"
+            [[ "$title" == *"bulk_status job "* ]] || continue
+            val=""
+            while read -r key val rest; do
+                [ "$key" = "RssAnon:" ] && break
+                val=""
+            done 2>/dev/null <"/proc/$p/status"
+            if [[ "$val" =~ ^[0-9]+$ ]]; then
+                [ -z "$first" ] && first=$val
+                [ "$val" -gt "$peak" ] && peak=$val
+                n=$((n + 1))
+                echo "$first $peak $n" >"$out"
+            fi
+        done
+        sleep 0.1
+    done
+}
+
 # Run one measured session on database $1: the SQL in $2 runs between two
 # measurement points; it may set psql variable "rows" (else the rows are the
-# lines it printed).  $3..$6: kind, workload, trigger, approach for the
-# results.  The backend's RssAnon is sampled from outside while it runs.
+# lines it printed), and "engine" and "batches" (else they come from
+# bulk_status.last_run()).  $3..$6: kind, workload, trigger, approach for
+# the results; $7: whose RssAnon to sample from outside while it runs:
+# "backend" (the session's, the default) or "workers" (background jobs').
 measure() {
-    local db=$1 body=$2 kind=$3 workload=$4 trig=$5 approach=$6
+    local db=$1 body=$2 kind=$3 workload=$4 trig=$5 approach=$6 watch=${7:-backend}
     local tag=${kind}_${workload}_${trig}_${approach}_$SIZE marker
     if [ "$kind" = scan ]; then
         marker=scan:$approach:$SIZE
@@ -226,9 +283,15 @@ measure() {
         marker=$kind:$workload:$([ "$trig" = yes ] && echo trigger || echo no_trigger):$approach:$SIZE
     fi
     local pidfile=$RUN_DIR/$tag.pid resfile=$RUN_DIR/$tag.res memfile=$RUN_DIR/$tag.mem
-    local countfile=$RUN_DIR/$tag.count
-    rm -f "$pidfile" "$resfile" "$memfile"
-    rss_watch_start "$pidfile" "$memfile"
+    local countfile=$RUN_DIR/$tag.count workers_watch="" backend_mem=$memfile
+    rm -f "$pidfile" "$resfile" "$memfile" "$memfile.backend"
+    if [ "$watch" = workers ]; then
+        backend_mem=$memfile.backend
+        rss_watch_workers "$(head -n1 "$CLUSTER_DIR/data/postmaster.pid")" "$memfile" &
+        workers_watch=$!
+        WORKERS_WATCH_PID=$workers_watch
+    fi
+    rss_watch_start "$pidfile" "$backend_mem"
     bench_psql -At -d "$db" <<SQL | wc -l >"$countfile"
 SELECT pg_backend_pid() AS pid \gset
 \o $pidfile
@@ -243,13 +306,15 @@ SELECT coalesce(temp_bytes, 0) AS temp0 FROM pg_stat_database WHERE datname = cu
 SELECT pg_relation_size('files') AS heap0, pg_indexes_size('files') AS idx0,
        pg_current_wal_lsn() AS wal0, clock_timestamp() AS t0 \gset
 \set rows -
+\set engine -
+\set batches -
 $body
 SELECT extract(epoch FROM clock_timestamp() - :'t0'::timestamptz) AS secs,
        pg_wal_lsn_diff(pg_current_wal_lsn(), :'wal0')::bigint AS wal,
        pg_relation_size('files') AS heap1, pg_indexes_size('files') AS idx1 \gset
-SELECT coalesce(engine_peak_bytes::text, '-') AS engine,
+SELECT coalesce(nullif(:'engine', '-'), engine_peak_bytes::text, '-') AS engine,
        coalesce(backend_peak_bytes::text, '-') AS backend,
-       coalesce(batches::text, '-') AS batches
+       coalesce(nullif(:'batches', '-'), batches::text, '-') AS batches
   FROM bulk_status.last_run() \gset lr_
 -- this backend's statistics (temp files) are flushed when it next goes idle
 SELECT pg_stat_force_next_flush() AS flushed \gset
@@ -260,6 +325,12 @@ SELECT temp_bytes - :temp0 AS temp FROM pg_stat_database WHERE datname = current
 SELECT pg_sleep(0.3) AS slept \gset
 SQL
     rss_watch_stop
+    if [ -n "$workers_watch" ]; then
+        kill "$workers_watch" 2>/dev/null
+        wait "$workers_watch" 2>/dev/null || true
+        WORKERS_WATCH_PID=""
+    fi
+    [ -s "$resfile" ] || die "run $marker did not finish"
 
     local rows secs wal heap0 heap1 idx0 idx1 temp engine backend batches count
     local rss_first=- rss_peak=- samples=0
@@ -276,9 +347,9 @@ SQL
         "$rss_peak" "$batches" >>"$RUN_DIR/results.tsv"
     echo "$samples" >>"$RUN_DIR/results.tsv"
     LAST_ROWS=$rows
-    awk -v r="$rows" -v s="$secs" -v m="$rss_peak" -v e="$engine" -v w="$wal" -v t="$temp" 'BEGIN {
-        printf("  %s rows in %.2f s, %d rows/s; RssAnon peak %.1f MB, engine peak %s, WAL %.0f MB, temp %.0f MB\n",
-               r, s, (s > 0 ? r / s : 0), m / 1048576, e, w / 1048576, t / 1048576) }'
+    awk -v r="$rows" -v s="$secs" -v m="$rss_peak" -v e="$engine" -v w="$wal" -v t="$temp" -v who="$watch" 'BEGIN {
+        printf("  %s rows in %.2f s, %d rows/s; RssAnon peak (%s) %.1f MB, engine peak %s, WAL %.0f MB, temp %.0f MB\n",
+               r, s, (s > 0 ? r / s : 0), who, m / 1048576, e, w / 1048576, t / 1048576) }'
 }
 
 # The scans, read-only, on the template database of $SIZE rows.
@@ -364,7 +435,7 @@ auto_strategy() {
 # trigger $2 (yes: an AFTER ROW audit trigger), approach $3; $4 the kind of
 # result (default transition; transition_rep for the guard's repetitions).
 run_transition() {
-    local workload=$1 trig=$2 approach=$3 kind=${4:-transition} from to body trigger_sql=""
+    local workload=$1 trig=$2 approach=$3 kind=${4:-transition} from to body trigger_sql="" watch=backend
     if [ "$workload" = dense ]; then from=SYNCED to=TEMP_DELETED; else from=NEW to=SYNCED; fi
     echo "transition: $workload, trigger $trig, $approach ($from -> $to)"
     bench_psql -d postgres <<SQL
@@ -375,6 +446,7 @@ SQL
     [ "$trig" = no ] || trigger_sql="\\i $BENCH/audit_trigger.sql"
     bench_psql -d "$SCRATCH_DB" <<SQL
 \i $BENCH/keyset_loop.sql
+\i $BENCH/wait_job.sql
 $trigger_sql
 CHECKPOINT;
 SQL
@@ -385,12 +457,37 @@ SQL
         plpgsql)
             body="CALL bench_keyset_loop('$from', '$to', $BATCH) \\gset
 \\set rows :rows_changed" ;;
+        submit1|submit2)
+            body=$(job_body "bulk_status.submit('files', '$from', '$to', batch_size => $BATCH, workers => ${approach#submit})")
+            watch=workers ;;
         *)
             body="CALL bulk_status.transition('files', '$from', '$to', batch_size => $BATCH, strategy => '$approach') \\gset
 \\set rows :rows_changed" ;;
     esac
-    measure "$SCRATCH_DB" "$body" "$kind" "$workload" "$trig" "$approach"
+    measure "$SCRATCH_DB" "$body" "$kind" "$workload" "$trig" "$approach" "$watch"
     bench_psql -d postgres -c "DROP DATABASE $SCRATCH_DB" </dev/null
+}
+
+# The body for measure() of a background job: submit ($1, a call of
+# bulk_status.submit...), then wait for the job to end with
+# bench_wait_job (test/bench/wait_job.sql: it polls the jobs view every
+# 0.1 s and commits between polls, where bulk_status.wait() would hold one
+# snapshot, and so back vacuum, for the whole job); rows, batches and the
+# engine peak from the jobs view.  A job that does not end 'done' fails
+# the run.
+job_body() {
+    cat <<SQL
+SELECT $1 AS job \\gset
+CALL bench_wait_job(:job) \\gset
+SELECT state AS job_state, state = 'done' AS job_done, rows_done AS rows,
+       coalesce(engine_peak_bytes::text, '-') AS engine, batches
+  FROM bulk_status.jobs WHERE id = :job \\gset
+\\if :job_done
+\\else
+\\warn bench: job :job ended :job_state
+\\q
+\\endif
+SQL
 }
 
 # All transitions on $SIZE rows.
@@ -420,6 +517,90 @@ run_transitions() {
     fi
 }
 
+# One sync cycle (DESIGN.md's file-sync workload) on a fresh clone of the
+# template: the files table as the last run left it, and seen_files, the
+# paths this run saw (95%).  Every SYNCED file not seen ends DELETED.
+#   naive:      three UPDATEs (prepare, mark from seen_files, finalize)
+#   three_pass: the same three passes as bulk_status.transition CALLs
+#   generation: the generation cycle: stamp the seen rows with the new
+#               generation, finalize the SYNCED rows stamped older
+# One measured session for the whole cycle; the engine peak is the largest
+# of its CALLs, the batches their sum.  The status counts afterwards go to
+# $RUN_DIR/cycles.tsv; run_cycles compares them.
+run_cycle() {
+    local cycle=$1 setup="" body
+    echo "cycle: $cycle"
+    bench_psql -d postgres <<SQL
+SET client_min_messages = warning;
+DROP DATABASE IF EXISTS $SCRATCH_DB WITH (FORCE);
+CREATE DATABASE $SCRATCH_DB TEMPLATE bench_$SIZE STRATEGY FILE_COPY;
+SQL
+    # after each CALL: the largest engine peak and the batches so far
+    local track="SELECT greatest(:cyc_engine, coalesce(engine_peak_bytes, 0)) AS cyc_engine,
+       :cyc_batches + coalesce(batches, 0) AS cyc_batches FROM bulk_status.last_run() \\gset"
+    case $cycle in
+        naive)
+            body="UPDATE files SET status = 'TEMP_DELETED' WHERE status = 'SYNCED';
+UPDATE files f SET status = 'SYNCED' FROM seen_files s WHERE f.path = s.path AND f.status = 'TEMP_DELETED';
+UPDATE files SET status = 'DELETED' WHERE status = 'TEMP_DELETED';
+\\set rows :ROW_COUNT" ;;
+        three_pass)
+            body="\\set cyc_engine 0
+\\set cyc_batches 0
+CALL bulk_status.transition('files', 'SYNCED', 'TEMP_DELETED', batch_size => $BATCH) \\gset
+$track
+CALL bulk_status.transition('files', 'TEMP_DELETED', 'SYNCED', batch_size => $BATCH, source => 'seen_files') \\gset
+$track
+CALL bulk_status.transition('files', 'TEMP_DELETED', 'DELETED', batch_size => $BATCH) \\gset
+$track
+\\set rows :rows_changed
+\\set engine :cyc_engine
+\\set batches :cyc_batches" ;;
+        generation)
+            # the previous run (generation 1) ended before the column was
+            # added, so its default stamps every row with 1 (no rewrite)
+            setup="SELECT bulk_status.generation_begin('files') AS g \\gset
+SELECT bulk_status.generation_end('files', :g) AS ended \\gset
+ALTER TABLE files ADD COLUMN sync_gen bigint NOT NULL DEFAULT bulk_status.current_generation('files');"
+            body="\\set cyc_engine 0
+\\set cyc_batches 0
+SELECT bulk_status.generation_begin('files') AS g \\gset
+CALL bulk_status.stamp('files', 'sync_gen', :'g', source => 'seen_files', batch_size => $BATCH) \\gset
+$track
+SELECT format('sync_gen < %s', :g) AS older \\gset
+CALL bulk_status.transition('files', 'SYNCED', 'DELETED', filter => :'older', batch_size => $BATCH) \\gset
+$track
+SELECT bulk_status.generation_end('files', :g) AS ended \\gset
+\\set rows :rows_changed
+\\set engine :cyc_engine
+\\set batches :cyc_batches" ;;
+        *) die "unknown cycle $cycle" ;;
+    esac
+    bench_psql -d "$SCRATCH_DB" <<SQL
+$setup
+CHECKPOINT;
+SQL
+    measure "$SCRATCH_DB" "$body" cycle sync no "$cycle"
+    printf '%s\t%s\t%s\n' "$SIZE" "$cycle" "$(sql_value "$SCRATCH_DB" \
+        "SELECT string_agg(status || ' ' || c, ', ' ORDER BY status) FROM (SELECT status, count(*) AS c FROM files GROUP BY status) s")" \
+        >>"$RUN_DIR/cycles.tsv"
+    bench_psql -d postgres -c "DROP DATABASE $SCRATCH_DB" </dev/null
+}
+
+# The three sync cycles on $SIZE rows; they must leave the same statuses.
+run_cycles() {
+    local c
+    log "sync cycles on $SIZE rows (each on a fresh clone of bench_$SIZE)"
+    for c in "${CYCLES[@]}"; do
+        run_cycle "$c"
+    done
+    awk -F'\t' -v n="$SIZE" '$1 == n { print $3 }' "$RUN_DIR/cycles.tsv" | sort -u | {
+        mapfile -t outcomes
+        [ "${#outcomes[@]}" = 1 ] || die "the sync cycles on $SIZE rows ended with different statuses: $(printf '[%s] ' "${outcomes[@]}")"
+        echo "  every cycle ended with: ${outcomes[0]}"
+    }
+}
+
 # Facts about the machine and the cluster for results.md, into $RUN_DIR/env.
 describe_env() {
     local f=$RUN_DIR/env s
@@ -433,6 +614,7 @@ describe_env() {
         echo "postgres	$(sql_value postgres 'SELECT version()')"
         echo "extension	bulk_status $(sed -n "s/^default_version[[:space:]]*=[[:space:]]*'\([^']*\)'.*/\1/p" "$ROOT/bulk_status.control"), commit $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)$( [ -n "$(git -C "$ROOT" status --porcelain -- src sql 2>/dev/null)" ] && echo ' (src/ or sql/ modified)')"
         echo "serverlog_offset	$SERVERLOG_OFFSET"
+        echo "note	${BENCH_NOTE:-}"
         echo "submit	$(sql_value "bench_${SIZES[0]}" "SELECT to_regproc('bulk_status.submit') IS NOT NULL")"
         for s in "${SHOWN_SETTINGS[@]}"; do
             echo "setting:$s	$(sql_value postgres "SELECT current_setting('$s')")"
@@ -476,7 +658,7 @@ write_report() {
     cp "$RUN_DIR/results.tsv" "$OUT/results.tsv"
     awk -F'\t' -v quick="$QUICK" -v elapsed="$elapsed" -v batch="$BATCH" \
         -v plans="$RUN_DIR/plans_${SIZES[-1]}.txt" -v checks="$RUN_DIR/checks" \
-        -v tempfiles="$RUN_DIR/tempfiles.tsv" \
+        -v tempfiles="$RUN_DIR/tempfiles.tsv" -v cycles="$RUN_DIR/cycles.tsv" \
         -f "$BENCH/report.awk" \
         "$RUN_DIR/env" "$RUN_DIR/tables.tsv" "$RUN_DIR/results.tsv" "$RUN_DIR/latency.tsv" \
         >"$OUT/results.md"
@@ -564,6 +746,9 @@ main() {
         run_scans
         run_latency
         run_transitions
+        if [ "$QUICK" = 0 ] || [ "$SIZE" = "${SIZES[-1]}" ]; then
+            run_cycles
+        fi
     done
 
     run_checks

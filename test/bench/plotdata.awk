@@ -29,8 +29,8 @@ function row(f, label, n,    i, line, any) {
 }
 
 END {
-    nT = split("update plpgsql range limit ctid auto", T, " ")
-    split("UPDATE PL/pgSQL range limit ctid auto", TL, " ")
+    nT = split("update plpgsql range limit ctid auto submit1 submit2", T, " ")
+    split("UPDATE|PL/pgSQL|range|limit|ctid|auto|submit\\n1 worker|submit\\n2 workers", TL, "|")
     nS = split("copy fetch_count with_hold scan copy_scan cursor_fetch", S, " ")
     split("COPY|FETCH_COUNT|WITH HOLD|scan|COPY\\n(scan)|cursor_fetch", SL, "|")
     nz = split(sizes, Z, " ")

@@ -44,7 +44,7 @@ unset multiplot
 
 set output out . "/memory.png"
 set terminal pngcairo size 1700,650 font "DejaVu Sans,10" noenhanced
-set multiplot title "bulk_status benchmark: peak private memory of the backend (RssAnon, MB, sampled every 100 ms) per table size; log scale"
+set multiplot title "bulk_status benchmark: peak private memory of the backend or job worker (RssAnon, MB, sampled every 100 ms) per table size; log scale"
 unset offsets
 set logscale y
 set yrange [1:*]

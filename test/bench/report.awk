@@ -8,7 +8,7 @@
 # heap, indexes, average path length, status counts; results.tsv: one run a
 # line (see measure() in bench.sh); latency.tsv: size, method, seconds to
 # the first row, seconds to the first batch.  Written for mawk (no gawk
-# extensions).
+# extensions).  -v cycles=FILE: size, cycle, status counts afterwards.
 
 FNR == 1 { file++ }
 
@@ -63,6 +63,8 @@ function approach_label(a, size, workload) {
     if (a == "update") return "single `UPDATE`"
     if (a == "plpgsql") return "PL/pgSQL keyset loop, `COMMIT` every " commas(batch)
     if (a == "auto") return "`transition` auto (→ " env["auto_" workload "_" size] ")"
+    if (a == "submit1") return "`submit`, 1 worker (background job, auto)"
+    if (a == "submit2") return "`submit`, 2 workers (background job, auto)"
     return "`transition` " a
 }
 
@@ -77,7 +79,14 @@ function scan_label(a) {
     return a
 }
 
-function is_engine(a) { return a == "range" || a == "limit" || a == "ctid" || a == "auto" }
+function is_engine(a) { return a == "range" || a == "limit" || a == "ctid" || a == "auto" || a == "submit1" || a == "submit2" }
+
+function cycle_label(c) {
+    if (c == "naive") return "three `UPDATE`s (prepare, mark from `seen_files`, finalize)"
+    if (c == "three_pass") return "three `transition` CALLs (the same passes, `source => 'seen_files'` for the mark)"
+    if (c == "generation") return "generation: `stamp(source => 'seen_files')`, then `transition(filter => 'sync_gen < g')`"
+    return c
+}
 
 function settings_line(    i, s, out) {
     out = ""
@@ -89,8 +98,10 @@ function settings_line(    i, s, out) {
 }
 
 END {
-    nT = split("update plpgsql range limit ctid auto", T, " ")
+    nT = split("update plpgsql range limit ctid auto submit1 submit2", T, " ")
     nS = split("copy fetch_count with_hold scan copy_scan cursor_fetch", S, " ")
+    nC = split("naive three_pass generation", C, " ")
+    if (cycles != "") while ((getline line < cycles) > 0) { split(line, c, "\t"); outcome[c[1]] = c[3] }
     nW = split("dense sparse", W, " ")
     nG = split("no yes", G, " ")
     big = sizes[nsizes]; small = sizes[1]
@@ -104,7 +115,7 @@ END {
     print "| command | `" env["command"] "` (" sprintf("%d min %02d s", elapsed / 60, elapsed % 60) " in all) |"
     print "| date | " env["date"] " |"
     print "| machine | " env["cpu"] ", " env["memory"] " RAM, " env["disk"] "; " env["os"] " |"
-    print "| load | **the machine was shared**: another engineer ran short test suites (pg_regress, TAP) on it during the run, so single figures may carry noise of a few percent or more; ratios are measured side by side in one invocation |"
+    if (env["note"] != "") print "| note | " env["note"] " |"
     print "| PostgreSQL | " env["postgres"] " |"
     print "| extension | " env["extension"] " |"
     print "| settings | " settings_line() "; everything else default. Durability defaults: fsync, `synchronous_commit` and `full_page_writes` on |"
@@ -142,9 +153,32 @@ END {
                        hb(rss[k]), is_engine(T[a]) ? hb(engine[k]) : "—", hb(wal[k]),
                        growth(heap0[k], heap1[k]), growth(idx0[k], idx1[k]), hb(temp[k]))
             }
-            printf("| %s | %s | `bulk_status.submit` (background job) | not available (background jobs not implemented yet) | | | | | | | | | | |\n", W[w], G[g])
         }
         print ""
+
+        grp = sz SUBSEP "cycle" SUBSEP "sync" SUBSEP "no"
+        if ((grp SUBSEP "naive") in have) {
+            print "## Sync cycle, " commas(sz) " files"
+            print ""
+            print "Every SYNCED file the run did not see ends DELETED; `seen_files` holds 95% of the paths. Each cycle on a fresh clone, in one session; rows = files deleted; engine peak = the largest of the cycle's CALLs. Afterwards every cycle left: " outcome[sz] "."
+            print ""
+            print "| cycle | rows deleted | wall | × naive (time) | WAL | × naive (WAL) | heap growth | index growth | RssAnon peak | engine peak | temp files |"
+            print "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+            kn = grp SUBSEP "naive"
+            for (a = 1; a <= nC; a++) {
+                k = grp SUBSEP C[a]
+                if (!(k in have)) continue
+                printf("| %s | %s | %.2f s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
+                       cycle_label(C[a]), commas(rows[k]), secs[k],
+                       secs[k] > 0 ? sprintf("%.2f×", secs[kn] / secs[k]) : "—", hb(wal[k]),
+                       wal[k] > 0 ? sprintf("%.2f×", wal[kn] / wal[k]) : "—",
+                       growth(heap0[k], heap1[k]), growth(idx0[k], idx1[k]), hb(rss[k]),
+                       engine[k] == "-" ? "—" : hb(engine[k]), hb(temp[k]))
+            }
+            print ""
+            print "× naive: how many times faster (time) or how many times less WAL than the three `UPDATE`s."
+            print ""
+        }
 
         print "## Scans, " commas(sz) " rows"
         print ""
@@ -285,9 +319,19 @@ function targets(    d, u, p, k, r, worst, maxrss, s, f, c, fc, ks, kb, x, hu, h
                ratio(b SUBSEP "range", b SUBSEP "update"), ratio(b SUBSEP "range", b SUBSEP "plpgsql"),
                ratio(b SUBSEP "auto", b SUBSEP "update"), ratio(b SUBSEP "auto", b SUBSEP "plpgsql"))
     }
-    print "| parallel workers on disjoint key ranges ≥ 1.4× single `UPDATE` | not available (background jobs not implemented yet) | |"
+    for (i = 1; i <= 2; i++) {
+        k = d SUBSEP "submit" i
+        if (!(k in have)) continue
+        r = rate(k)
+        if (i == 1)
+            printf("| background job, 1 worker ≥ 0.95× single `UPDATE` (dense, no trigger) | %.2f× (%s vs %s rows/s) | %s |\n",
+                   r / u, commas(r), commas(u), yesno(r / u >= 0.95))
+        else
+            printf("| background job, 2 workers on disjoint key ranges ≥ 1.4× single `UPDATE` (dense, no trigger) | %.2f× (%s vs %s rows/s; %s 1 worker) | %s |\n",
+                   r / u, commas(r), commas(u), ratio(k, d SUBSEP "submit1"), yesno(r / u >= 1.4))
+    }
     maxrss = 0; worst = 0; wflat = ""
-    for (w = 1; w <= 2; w++) for (g = 1; g <= 2; g++) for (a = 3; a <= 6; a++) {
+    for (w = 1; w <= 2; w++) for (g = 1; g <= 2; g++) for (a = 3; a <= nT; a++) {
         kb = big SUBSEP "transition" SUBSEP W[w] SUBSEP G[g] SUBSEP T[a]
         ks = small SUBSEP "transition" SUBSEP W[w] SUBSEP G[g] SUBSEP T[a]
         if (!(kb in have)) continue
@@ -303,7 +347,8 @@ function targets(    d, u, p, k, r, worst, maxrss, s, f, c, fc, ks, kb, x, hu, h
         printf("| ... flat within 10%% from %s to %s rows | largest change %.1f%% (%s) | %s |\n",
                commas(small), commas(big), worst * 100, wflat, yesno(worst <= 0.10))
     hu = heap1[d SUBSEP "update"] - heap0[d SUBSEP "update"]
-    for (i = 1; i <= 2; i++) {
+    nx = split("range auto submit1 submit2", x, " ")
+    for (i = 1; i <= nx; i++) {
         k = d SUBSEP x[i]
         if (!(k in have)) continue
         ha = heap1[k] - heap0[k]

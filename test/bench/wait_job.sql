@@ -1,0 +1,16 @@
+-- bulk_status benchmark: wait for a background job from the measuring
+-- session without holding back vacuum.  A function such as
+-- bulk_status.wait() keeps its statement's snapshot for as long as it waits,
+-- so no row the job updates could be pruned meanwhile; this procedure
+-- commits between polls, so its snapshot is never older than one poll.
+CREATE PROCEDURE bench_wait_job(job bigint, INOUT state text DEFAULT NULL)
+LANGUAGE plpgsql AS $$
+BEGIN
+    LOOP
+        SELECT j.state INTO state FROM bulk_status.jobs j WHERE j.id = job;
+        EXIT WHEN state IS NULL OR state IN ('done', 'failed', 'cancelled');
+        COMMIT;
+        PERFORM pg_sleep(0.1);
+    END LOOP;
+END
+$$;
