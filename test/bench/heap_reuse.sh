@@ -51,6 +51,20 @@ SQL
     bench_psql -d postgres -c "DROP DATABASE $SCRATCH_DB" </dev/null
 }
 
+# On exit: undo the naptime change (even after an interrupted run), then
+# bench.sh's cleanup.
+NAPTIME_SET=0
+heap_cleanup() {
+    local rc=$?
+    set +e
+    if [ "$NAPTIME_SET" = 1 ]; then
+        bench_psql -d postgres -c "ALTER SYSTEM RESET autovacuum_naptime" -c "SELECT pg_reload_conf()" \
+            </dev/null >/dev/null 2>&1
+    fi
+    (exit "$rc")
+    cleanup
+}
+
 heap_main() {
     local rows=1000000
     case ${1:-} in
@@ -60,7 +74,9 @@ heap_main() {
         *) die "usage: bash test/bench/heap_reuse.sh [--rows N]" ;;
     esac
     parse_args --rows "$rows"
-    trap cleanup EXIT
+    trap heap_cleanup EXIT
+    trap 'exit 130' INT
+    trap 'exit 143' TERM
     install_deps
     build_and_install "$ROOT"
     prepare_data_dir
@@ -68,6 +84,7 @@ heap_main() {
     SIZE=${SIZES[0]}
     ensure_template "$SIZE"
     : >"$RUN_DIR/heap_reuse"
+    NAPTIME_SET=1
     bench_psql -d postgres -c "ALTER SYSTEM SET autovacuum_naptime = '1s'" -c "SELECT pg_reload_conf()" >/dev/null
     heap_run "CALL, default autovacuum" CALL "" ""
     heap_run "CALL, tuned autovacuum" CALL "$TUNED" ""
@@ -76,6 +93,7 @@ heap_main() {
     heap_run "job, tuned autovacuum" job "$TUNED" ""
     heap_run "job, tuned autovacuum, 50,000 rows/s" job "$TUNED" "$CAP"
     bench_psql -d postgres -c "ALTER SYSTEM RESET autovacuum_naptime" -c "SELECT pg_reload_conf()" >/dev/null
+    NAPTIME_SET=0
     {
         echo "# Heap growth of a transition: CALL vs background job"
         echo
