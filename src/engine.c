@@ -104,6 +104,9 @@
 /* The name of the CTE holding the rows a batch locked. */
 #define BATCH_CTE		"bulk_status_batch"
 
+/* The name of the CTE holding a limit batch's candidates (the next keys). */
+#define NEXT_CTE		"bulk_status_next"
+
 /* Longest pause between two attempts of a batch that could not lock rows. */
 #define MAX_BACKOFF_MS	30000
 
@@ -404,13 +407,14 @@ append_source_key(BulkEngine *e, StringInfo sql, const char *alias, int i)
 }
 
 /*
- * Append the key columns of a key set, the first ncols of them: the
- * source's key columns as the batch's slice of it (blocks [$3, $4), a TID
- * range scan) converted to the key's types and collations, so that they
- * compare the way the key index does; or the locked batch's key columns.
+ * Append the key columns of a key set, the first ncols of them: with set
+ * NULL, the source's key columns as the batch's slice of it (blocks [$3,
+ * $4), a TID range scan) converted to the key's types and collations, so
+ * that they compare the way the key index does; else the key columns of
+ * CTE set (the locked batch, or a limit batch's candidates).
  */
 static void
-append_key_set(BulkEngine *e, StringInfo sql, bool source, int ncols)
+append_key_set(BulkEngine *e, StringInfo sql, const char *set, int ncols)
 {
 	int			i;
 
@@ -418,16 +422,16 @@ append_key_set(BulkEngine *e, StringInfo sql, bool source, int ncols)
 	for (i = 0; i < ncols; i++)
 	{
 		appendStringInfoString(sql, i > 0 ? ", " : "");
-		if (source)
+		if (set == NULL)
 			append_source_key(e, sql, NULL, i);
 		else
 			appendStringInfoString(sql, e->key->names[i]);
 	}
-	if (source)
+	if (set == NULL)
 		appendStringInfo(sql, " FROM %s WHERE ctid >= $%d AND ctid < $%d",
 						 e->source, PARAM_LOWER + 1, PARAM_LOWER + 2);
 	else
-		appendStringInfoString(sql, " FROM " BATCH_CTE);
+		appendStringInfo(sql, " FROM %s", set);
 }
 
 /*
@@ -441,17 +445,17 @@ append_key_set(BulkEngine *e, StringInfo sql, bool source, int ncols)
  * as any UPDATE does.
  */
 static void
-append_key_set_match(BulkEngine *e, StringInfo sql, bool source)
+append_key_set_match(BulkEngine *e, StringInfo sql, const char *set)
 {
 	appendStringInfo(sql, " AND %s.%s = ANY (ARRAY(", e->alias, e->key->names[0]);
-	append_key_set(e, sql, source, 1);
+	append_key_set(e, sql, set, 1);
 	appendStringInfoString(sql, "))");
 	if (e->key->nkeys > 1)
 	{
 		appendStringInfoString(sql, " AND (");
 		bulk_append_key_list(sql, e->key, e->alias, false);
 		appendStringInfoString(sql, ") IN (");
-		append_key_set(e, sql, source, e->key->nkeys);
+		append_key_set(e, sql, set, e->key->nkeys);
 		appendStringInfoChar(sql, ')');
 	}
 }
@@ -507,7 +511,7 @@ append_lock_cte(BulkEngine *e, StringInfo sql, bool lower, bool upper)
 	appendStringInfo(sql, " FROM %s%s", e->target, e->alias_clause);
 	append_batch_rows(e, sql, lower, upper);
 	if (e->strategy == BULK_STRATEGY_SOURCE)
-		append_key_set_match(e, sql, true);
+		append_key_set_match(e, sql, NULL);
 }
 
 /*
@@ -515,8 +519,9 @@ append_lock_cte(BulkEngine *e, StringInfo sql, bool lower, bool upper)
  * UPDATE of the batch's rows; for a source, an UPDATE of the rows whose key
  * is in the batch's slice of the source.  With skip_locked, a CTE first
  * locks what it can (FOR UPDATE SKIP LOCKED) and the UPDATE changes those.
- * For limit, the CTE locks the next rows by key, the UPDATE changes them,
- * and the statement returns (changed, locked, last key...).
+ * For limit, a CTE picks the next keys, a second locks their rows, the
+ * UPDATE changes them, and the statement returns (changed, locked, last
+ * key...).
  *
  * An UPDATE of the rows a CTE locked does not test the status again: the
  * CTE only locked rows that had it (rechecked on their newest version) and
@@ -535,21 +540,39 @@ update_sql(BulkEngine *e, bool lower, bool upper, bool skip)
 	initStringInfo(&sql);
 	if (e->strategy == BULK_STRATEGY_LIMIT)
 	{
-		append_lock_cte(e, &sql, lower, false);
+		/*
+		 * The candidates first, the next batch_size matching keys, with no
+		 * lock: a LIMIT right above the sort lets the planner keep only
+		 * that many rows (a top-N sort in memory), where "ORDER BY ...
+		 * LIMIT n FOR UPDATE" sorts every remaining match (the lock node
+		 * between them keeps the bound from the sort) and spills to temp
+		 * files when matches are many and not in key order.  Then lock the
+		 * candidates by key, rechecking the batch's conditions on their
+		 * newest versions: a candidate that another transaction changed
+		 * meanwhile so that it no longer matches is left alone.
+		 */
+		appendStringInfoString(&sql, "WITH " NEXT_CTE " AS (SELECT ");
+		bulk_append_key_list(&sql, e->key, e->alias, false);
+		appendStringInfo(&sql, " FROM %s%s", e->target, e->alias_clause);
+		append_batch_rows(e, &sql, lower, false);
 		appendStringInfoString(&sql, " ORDER BY ");
 		bulk_append_key_list(&sql, e->key, e->alias, false);
-		appendStringInfo(&sql, " LIMIT %d FOR UPDATE%s), bulk_status_update AS (",
-						 e->batch_size, skip ? " SKIP LOCKED" : "");
+		appendStringInfo(&sql, " LIMIT %d), " BATCH_CTE " AS (SELECT ", e->batch_size);
+		bulk_append_key_list(&sql, e->key, e->alias, false);
+		appendStringInfo(&sql, " FROM %s%s", e->target, e->alias_clause);
+		append_batch_rows(e, &sql, lower, false);
+		append_key_set_match(e, &sql, NEXT_CTE);
+		appendStringInfo(&sql, " FOR UPDATE%s), bulk_status_update AS (",
+						 skip ? " SKIP LOCKED" : "");
 		append_change_head(e, &sql, false);
 		appendStringInfoString(&sql, " WHERE true");
-		append_key_set_match(e, &sql, false);
+		append_key_set_match(e, &sql, BATCH_CTE);
 
 		/*
 		 * The next position is the last key the batch changed, or, if it
-		 * changed none, the last it locked.  Not simply the last locked:
-		 * a row whose key another transaction changed while the batch
-		 * waited for it is locked under its new key, which may lie far
-		 * ahead, and would make the position skip every row in between.
+		 * changed none, the last it locked, or, if it locked none, the
+		 * last candidate (every candidate had changed): the batch returns
+		 * no row, and the pass ends, only when there was no candidate.
 		 */
 		appendStringInfoString(&sql, " RETURNING ");
 		bulk_append_key_list(&sql, e->key, e->alias, false);
@@ -560,7 +583,9 @@ update_sql(BulkEngine *e, bool lower, bool upper, bool skip)
 		bulk_append_key_list(&sql, e->key, NULL, false);
 		appendStringInfoString(&sql, " FROM bulk_status_update UNION ALL SELECT 1, ");
 		bulk_append_key_list(&sql, e->key, NULL, false);
-		appendStringInfoString(&sql, " FROM " BATCH_CTE ") AS bulk_status_done ORDER BY bulk_status_pri, ");
+		appendStringInfoString(&sql, " FROM " BATCH_CTE " UNION ALL SELECT 2, ");
+		bulk_append_key_list(&sql, e->key, NULL, false);
+		appendStringInfoString(&sql, " FROM " NEXT_CTE ") AS bulk_status_done ORDER BY bulk_status_pri, ");
 		bulk_append_key_list(&sql, e->key, NULL, true);
 		appendStringInfoString(&sql, " LIMIT 1");
 	}
@@ -569,7 +594,7 @@ update_sql(BulkEngine *e, bool lower, bool upper, bool skip)
 		append_change_head(e, &sql, false);
 		append_batch_rows(e, &sql, lower, upper);
 		if (e->strategy == BULK_STRATEGY_SOURCE)
-			append_key_set_match(e, &sql, true);
+			append_key_set_match(e, &sql, NULL);
 	}
 	else if (e->strategy == BULK_STRATEGY_CTID)
 	{
@@ -586,7 +611,7 @@ update_sql(BulkEngine *e, bool lower, bool upper, bool skip)
 		appendStringInfo(&sql, " FOR UPDATE OF %s SKIP LOCKED) ", e->alias);
 		append_change_head(e, &sql, false);
 		appendStringInfoString(&sql, " WHERE true");
-		append_key_set_match(e, &sql, false);
+		append_key_set_match(e, &sql, BATCH_CTE);
 		append_bounds(e, &sql, lower, upper);
 	}
 	return sql.data;
@@ -660,7 +685,7 @@ get_exists_plan(BulkEngine *e, bool lower, bool upper)
 		appendStringInfo(&sql, "SELECT EXISTS (SELECT FROM %s%s", e->target, e->alias_clause);
 		append_batch_rows(e, &sql, lower, upper);
 		if (e->strategy == BULK_STRATEGY_SOURCE)
-			append_key_set_match(e, &sql, true);
+			append_key_set_match(e, &sql, NULL);
 		appendStringInfoChar(&sql, ')');
 		e->exists_plan[lower][upper] = bulk_prepare(sql.data, e->nparams, e->argtypes);
 		e->plans = lappend(e->plans, e->exists_plan[lower][upper]);
