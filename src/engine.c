@@ -495,14 +495,14 @@ append_change_head(BulkEngine *e, StringInfo sql, bool with_from)
 }
 
 /*
- * Append "WITH bulk_status_batch AS (SELECT keys FROM t WHERE <the batch's
- * rows>" and, for a source, its key set match: the start of the CTE that
- * locks a batch's rows (the caller ends it).
+ * Append "<head> AS (SELECT keys FROM t WHERE <the batch's rows>" and, for
+ * a source, its key set match: the start of a CTE over a batch's rows, such
+ * as "WITH bulk_status_batch", the one that locks them (the caller ends it).
  */
 static void
-append_lock_cte(BulkEngine *e, StringInfo sql, bool lower, bool upper)
+append_rows_cte(BulkEngine *e, StringInfo sql, const char *head, bool lower, bool upper)
 {
-	appendStringInfoString(sql, "WITH " BATCH_CTE " AS (SELECT ");
+	appendStringInfo(sql, "%s AS (SELECT ", head);
 	if (e->strategy == BULK_STRATEGY_CTID)
 		appendStringInfo(sql, "%s.ctid AS bulk_status_tid, %s.tableoid AS bulk_status_toid",
 						 e->alias, e->alias);
@@ -551,16 +551,11 @@ update_sql(BulkEngine *e, bool lower, bool upper, bool skip)
 		 * newest versions: a candidate that another transaction changed
 		 * meanwhile so that it no longer matches is left alone.
 		 */
-		appendStringInfoString(&sql, "WITH " NEXT_CTE " AS (SELECT ");
-		bulk_append_key_list(&sql, e->key, e->alias, false);
-		appendStringInfo(&sql, " FROM %s%s", e->target, e->alias_clause);
-		append_batch_rows(e, &sql, lower, false);
+		append_rows_cte(e, &sql, "WITH " NEXT_CTE, lower, false);
 		appendStringInfoString(&sql, " ORDER BY ");
 		bulk_append_key_list(&sql, e->key, e->alias, false);
-		appendStringInfo(&sql, " LIMIT %d), " BATCH_CTE " AS (SELECT ", e->batch_size);
-		bulk_append_key_list(&sql, e->key, e->alias, false);
-		appendStringInfo(&sql, " FROM %s%s", e->target, e->alias_clause);
-		append_batch_rows(e, &sql, lower, false);
+		appendStringInfo(&sql, " LIMIT %d)", e->batch_size);
+		append_rows_cte(e, &sql, ", " BATCH_CTE, lower, false);
 		append_key_set_match(e, &sql, NEXT_CTE);
 		appendStringInfo(&sql, " FOR UPDATE%s), bulk_status_update AS (",
 						 skip ? " SKIP LOCKED" : "");
@@ -598,7 +593,7 @@ update_sql(BulkEngine *e, bool lower, bool upper, bool skip)
 	}
 	else if (e->strategy == BULK_STRATEGY_CTID)
 	{
-		append_lock_cte(e, &sql, lower, upper);
+		append_rows_cte(e, &sql, "WITH " BATCH_CTE, lower, upper);
 		appendStringInfoString(&sql, " FOR UPDATE SKIP LOCKED) ");
 		append_change_head(e, &sql, true);
 		appendStringInfoString(&sql, BATCH_CTE " WHERE ");
@@ -607,7 +602,7 @@ update_sql(BulkEngine *e, bool lower, bool upper, bool skip)
 	}
 	else
 	{
-		append_lock_cte(e, &sql, lower, upper);
+		append_rows_cte(e, &sql, "WITH " BATCH_CTE, lower, upper);
 		appendStringInfo(&sql, " FOR UPDATE OF %s SKIP LOCKED) ", e->alias);
 		append_change_head(e, &sql, false);
 		appendStringInfoString(&sql, " WHERE true");
