@@ -225,7 +225,7 @@ EOC
 # (rss_watch_start); waits up to a minute for the pid file.
 rss_watch() {
     set +e
-    local pidfile=$1 out=$2 pid="" key val rest first="" peak=0 n=0 i
+    local pidfile=$1 out=$2 pid="" i
     for ((i = 0; i < 3000; i++)); do
         if [ -s "$pidfile" ]; then
             read -r pid <"$pidfile"
@@ -234,20 +234,33 @@ rss_watch() {
         sleep 0.02
     done
     [[ "$pid" =~ ^[0-9]+$ ]] || return 0
+    rss_reset
     while [ -r "/proc/$pid/status" ]; do
-        val=""
-        while read -r key val rest; do
-            [ "$key" = "RssAnon:" ] && break
-            val=""
-        done 2>/dev/null <"/proc/$pid/status"   # (it may be gone: an error, ignored)
-        if [[ "$val" =~ ^[0-9]+$ ]]; then
-            [ -z "$first" ] && first=$val
-            [ "$val" -gt "$peak" ] && peak=$val
-            n=$((n + 1))
-            echo "$first $peak $n" >"$out"
-        fi
+        rss_sample "$pid" "$out"
         sleep 0.1
     done
+}
+
+# The samples of a watcher (rss_watch, or one that follows several
+# processes): the first, the largest, how many.  Each watcher runs in a
+# subshell of its own, so these globals are its own.
+rss_reset() {
+    RSS_FIRST="" RSS_PEAK=0 RSS_SAMPLES=0
+}
+
+# Read the RssAnon (kB) of process $1, if it still runs, into the samples,
+# and write "first_kB peak_kB samples" to file $2.
+rss_sample() {
+    local key val="" rest
+    while read -r key val rest; do
+        [ "$key" = "RssAnon:" ] && break
+        val=""
+    done 2>/dev/null <"/proc/$1/status"   # (it may be gone: an error, ignored)
+    [[ "$val" =~ ^[0-9]+$ ]] || return 0
+    [ -z "$RSS_FIRST" ] && RSS_FIRST=$val
+    [ "$val" -gt "$RSS_PEAK" ] && RSS_PEAK=$val
+    RSS_SAMPLES=$((RSS_SAMPLES + 1))
+    echo "$RSS_FIRST $RSS_PEAK $RSS_SAMPLES" >"$2"
 }
 
 # Start rss_watch $1 $2 in the background; its pid goes to RSS_WATCH_PID.

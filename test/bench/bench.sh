@@ -240,7 +240,8 @@ SQL
 # process of its own, so the peak is per worker, not a sum).
 rss_watch_workers() {
     set +e
-    local pm=$1 out=$2 p title key val rest first="" peak=0 n=0 kids=()
+    local pm=$1 out=$2 p title kids=()
+    rss_reset
     while :; do
         if [ -r "/proc/$pm/task/$pm/children" ]; then
             read -r -a kids <"/proc/$pm/task/$pm/children"
@@ -251,18 +252,7 @@ rss_watch_workers() {
         for p in "${kids[@]}"; do
             title=""
             IFS= read -r -d '' title 2>/dev/null <"/proc/$p/cmdline"
-            [[ "$title" == *"bulk_status job "* ]] || continue
-            val=""
-            while read -r key val rest; do
-                [ "$key" = "RssAnon:" ] && break
-                val=""
-            done 2>/dev/null <"/proc/$p/status"
-            if [[ "$val" =~ ^[0-9]+$ ]]; then
-                [ -z "$first" ] && first=$val
-                [ "$val" -gt "$peak" ] && peak=$val
-                n=$((n + 1))
-                echo "$first $peak $n" >"$out"
-            fi
+            [[ "$title" == *"bulk_status job "* ]] && rss_sample "$p" "$out"
         done
         sleep 0.1
     done
@@ -283,13 +273,12 @@ measure() {
         marker=$kind:$workload:$([ "$trig" = yes ] && echo trigger || echo no_trigger):$approach:$SIZE
     fi
     local pidfile=$RUN_DIR/$tag.pid resfile=$RUN_DIR/$tag.res memfile=$RUN_DIR/$tag.mem
-    local countfile=$RUN_DIR/$tag.count workers_watch="" backend_mem=$memfile
+    local countfile=$RUN_DIR/$tag.count backend_mem=$memfile
     rm -f "$pidfile" "$resfile" "$memfile" "$memfile.backend"
     if [ "$watch" = workers ]; then
         backend_mem=$memfile.backend
         rss_watch_workers "$(head -n1 "$CLUSTER_DIR/data/postmaster.pid")" "$memfile" &
-        workers_watch=$!
-        WORKERS_WATCH_PID=$workers_watch
+        WORKERS_WATCH_PID=$!
     fi
     rss_watch_start "$pidfile" "$backend_mem"
     bench_psql -At -d "$db" <<SQL | wc -l >"$countfile"
@@ -325,9 +314,9 @@ SELECT temp_bytes - :temp0 AS temp FROM pg_stat_database WHERE datname = current
 SELECT pg_sleep(0.3) AS slept \gset
 SQL
     rss_watch_stop
-    if [ -n "$workers_watch" ]; then
-        kill "$workers_watch" 2>/dev/null
-        wait "$workers_watch" 2>/dev/null || true
+    if [ -n "${WORKERS_WATCH_PID:-}" ]; then
+        kill "$WORKERS_WATCH_PID" 2>/dev/null
+        wait "$WORKERS_WATCH_PID" 2>/dev/null || true
         WORKERS_WATCH_PID=""
     fi
     [ -s "$resfile" ] || die "run $marker did not finish"
@@ -430,6 +419,20 @@ auto_strategy() {
     ' "$RUN_DIR/plans_$SIZE.txt"
 }
 
+# A fresh clone of the template of $SIZE rows as $SCRATCH_DB (one an
+# interrupted run left behind is dropped first), and dropping it.
+clone_scratch() {
+    bench_psql -d postgres <<SQL
+SET client_min_messages = warning;
+DROP DATABASE IF EXISTS $SCRATCH_DB WITH (FORCE);
+CREATE DATABASE $SCRATCH_DB TEMPLATE bench_$SIZE STRATEGY FILE_COPY;
+SQL
+}
+
+drop_scratch() {
+    bench_psql -d postgres -c "DROP DATABASE $SCRATCH_DB" </dev/null
+}
+
 # One transition on a fresh clone of the template: workload $1 (dense:
 # SYNCED -> TEMP_DELETED, 98% of the rows; sparse: NEW -> SYNCED, 2%),
 # trigger $2 (yes: an AFTER ROW audit trigger), approach $3; $4 the kind of
@@ -438,11 +441,7 @@ run_transition() {
     local workload=$1 trig=$2 approach=$3 kind=${4:-transition} from to body trigger_sql="" watch=backend
     if [ "$workload" = dense ]; then from=SYNCED to=TEMP_DELETED; else from=NEW to=SYNCED; fi
     echo "transition: $workload, trigger $trig, $approach ($from -> $to)"
-    bench_psql -d postgres <<SQL
-SET client_min_messages = warning;
-DROP DATABASE IF EXISTS $SCRATCH_DB WITH (FORCE);
-CREATE DATABASE $SCRATCH_DB TEMPLATE bench_$SIZE STRATEGY FILE_COPY;
-SQL
+    clone_scratch
     [ "$trig" = no ] || trigger_sql="\\i $BENCH/audit_trigger.sql"
     bench_psql -d "$SCRATCH_DB" <<SQL
 \i $BENCH/keyset_loop.sql
@@ -465,7 +464,7 @@ SQL
 \\set rows :rows_changed" ;;
     esac
     measure "$SCRATCH_DB" "$body" "$kind" "$workload" "$trig" "$approach" "$watch"
-    bench_psql -d postgres -c "DROP DATABASE $SCRATCH_DB" </dev/null
+    drop_scratch
 }
 
 # The body for measure() of a background job: submit ($1, a call of
@@ -530,14 +529,16 @@ run_transitions() {
 run_cycle() {
     local cycle=$1 setup="" body
     echo "cycle: $cycle"
-    bench_psql -d postgres <<SQL
-SET client_min_messages = warning;
-DROP DATABASE IF EXISTS $SCRATCH_DB WITH (FORCE);
-CREATE DATABASE $SCRATCH_DB TEMPLATE bench_$SIZE STRATEGY FILE_COPY;
-SQL
-    # after each CALL: the largest engine peak and the batches so far
+    clone_scratch
+    # the cycles of CALLs: the largest engine peak and the batches so far,
+    # updated after each CALL, become the run's; rows are the last CALL's
+    local head="\\set cyc_engine 0
+\\set cyc_batches 0"
     local track="SELECT greatest(:cyc_engine, coalesce(engine_peak_bytes, 0)) AS cyc_engine,
        :cyc_batches + coalesce(batches, 0) AS cyc_batches FROM bulk_status.last_run() \\gset"
+    local tail="\\set rows :rows_changed
+\\set engine :cyc_engine
+\\set batches :cyc_batches"
     case $cycle in
         naive)
             body="UPDATE files SET status = 'TEMP_DELETED' WHERE status = 'SYNCED';
@@ -545,25 +546,21 @@ UPDATE files f SET status = 'SYNCED' FROM seen_files s WHERE f.path = s.path AND
 UPDATE files SET status = 'DELETED' WHERE status = 'TEMP_DELETED';
 \\set rows :ROW_COUNT" ;;
         three_pass)
-            body="\\set cyc_engine 0
-\\set cyc_batches 0
+            body="$head
 CALL bulk_status.transition('files', 'SYNCED', 'TEMP_DELETED', batch_size => $BATCH) \\gset
 $track
 CALL bulk_status.transition('files', 'TEMP_DELETED', 'SYNCED', batch_size => $BATCH, source => 'seen_files') \\gset
 $track
 CALL bulk_status.transition('files', 'TEMP_DELETED', 'DELETED', batch_size => $BATCH) \\gset
 $track
-\\set rows :rows_changed
-\\set engine :cyc_engine
-\\set batches :cyc_batches" ;;
+$tail" ;;
         generation)
             # the previous run (generation 1) ended before the column was
             # added, so its default stamps every row with 1 (no rewrite)
             setup="SELECT bulk_status.generation_begin('files') AS g \\gset
 SELECT bulk_status.generation_end('files', :g) AS ended \\gset
 ALTER TABLE files ADD COLUMN sync_gen bigint NOT NULL DEFAULT bulk_status.current_generation('files');"
-            body="\\set cyc_engine 0
-\\set cyc_batches 0
+            body="$head
 SELECT bulk_status.generation_begin('files') AS g \\gset
 CALL bulk_status.stamp('files', 'sync_gen', :'g', source => 'seen_files', batch_size => $BATCH) \\gset
 $track
@@ -571,9 +568,7 @@ SELECT format('sync_gen < %s', :g) AS older \\gset
 CALL bulk_status.transition('files', 'SYNCED', 'DELETED', filter => :'older', batch_size => $BATCH) \\gset
 $track
 SELECT bulk_status.generation_end('files', :g) AS ended \\gset
-\\set rows :rows_changed
-\\set engine :cyc_engine
-\\set batches :cyc_batches" ;;
+$tail" ;;
         *) die "unknown cycle $cycle" ;;
     esac
     bench_psql -d "$SCRATCH_DB" <<SQL
@@ -584,7 +579,7 @@ SQL
     printf '%s\t%s\t%s\n' "$SIZE" "$cycle" "$(sql_value "$SCRATCH_DB" \
         "SELECT string_agg(status || ' ' || c, ', ' ORDER BY status) FROM (SELECT status, count(*) AS c FROM files GROUP BY status) s")" \
         >>"$RUN_DIR/cycles.tsv"
-    bench_psql -d postgres -c "DROP DATABASE $SCRATCH_DB" </dev/null
+    drop_scratch
 }
 
 # The three sync cycles on $SIZE rows; they must leave the same statuses.
@@ -615,7 +610,6 @@ describe_env() {
         echo "extension	bulk_status $(sed -n "s/^default_version[[:space:]]*=[[:space:]]*'\([^']*\)'.*/\1/p" "$ROOT/bulk_status.control"), commit $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)$( [ -n "$(git -C "$ROOT" status --porcelain -- src sql 2>/dev/null)" ] && echo ' (src/ or sql/ modified)')"
         echo "serverlog_offset	$SERVERLOG_OFFSET"
         echo "note	${BENCH_NOTE:-}"
-        echo "submit	$(sql_value "bench_${SIZES[0]}" "SELECT to_regproc('bulk_status.submit') IS NOT NULL")"
         for s in "${SHOWN_SETTINGS[@]}"; do
             echo "setting:$s	$(sql_value postgres "SELECT current_setting('$s')")"
         done

@@ -21,18 +21,14 @@ CAP=", max_rows_per_sec => 50000"
 # One run on a fresh clone: $1 label, $2 CALL or job, $3 table settings
 # (SQL), $4 extra arguments; appends a table row to $RUN_DIR/heap_reuse.
 heap_run() {
-    local label=$1 how=$2 settings=$3 extra=$4 run
+    local label=$1 how=$2 settings=$3 extra=$4 run lines
     log "$label"
-    bench_psql -d postgres <<SQL
-SET client_min_messages = warning;
-DROP DATABASE IF EXISTS $SCRATCH_DB WITH (FORCE);
-CREATE DATABASE $SCRATCH_DB TEMPLATE bench_$SIZE STRATEGY FILE_COPY;
-SQL
+    lines=$(wc -l <"$RUN_DIR/heap_reuse")
+    clone_scratch
     if [ "$how" = CALL ]; then
         run="CALL bulk_status.transition('files', 'SYNCED', 'TEMP_DELETED', batch_size => $BATCH $extra) \\gset"
     else
-        run="SELECT bulk_status.submit('files', 'SYNCED', 'TEMP_DELETED', batch_size => $BATCH $extra) AS job \\gset
-CALL bench_wait_job(:job) \\gset"
+        run=$(job_body "bulk_status.submit('files', 'SYNCED', 'TEMP_DELETED', batch_size => $BATCH $extra)")
     fi
     bench_psql -At -F ' | ' -d "$SCRATCH_DB" <<SQL >>"$RUN_DIR/heap_reuse"
 \\i $BENCH/wait_job.sql
@@ -48,19 +44,28 @@ SELECT '| $label', round(extract(epoch FROM clock_timestamp() - :'t0')::numeric,
            round(100.0 * (pg_relation_size('files') - :h0) / :h0) || '%)',
        (SELECT autovacuum_count FROM pg_stat_user_tables WHERE relname = 'files') - :av0 || ' |';
 SQL
-    bench_psql -d postgres -c "DROP DATABASE $SCRATCH_DB" </dev/null
+    [ "$(wc -l <"$RUN_DIR/heap_reuse")" -gt "$lines" ] || die "$label: the run did not finish"
+    drop_scratch
+}
+
+# autovacuum_naptime for these runs: $1 a value, or "default" to reset it.
+NAPTIME_SET=0
+set_naptime() {
+    if [ "$1" = default ]; then
+        bench_psql -d postgres -c "ALTER SYSTEM RESET autovacuum_naptime" -c "SELECT pg_reload_conf()" </dev/null >/dev/null
+        NAPTIME_SET=0
+    else
+        NAPTIME_SET=1
+        bench_psql -d postgres -c "ALTER SYSTEM SET autovacuum_naptime = '$1'" -c "SELECT pg_reload_conf()" </dev/null >/dev/null
+    fi
 }
 
 # On exit: undo the naptime change (even after an interrupted run), then
 # bench.sh's cleanup.
-NAPTIME_SET=0
 heap_cleanup() {
     local rc=$?
     set +e
-    if [ "$NAPTIME_SET" = 1 ]; then
-        bench_psql -d postgres -c "ALTER SYSTEM RESET autovacuum_naptime" -c "SELECT pg_reload_conf()" \
-            </dev/null >/dev/null 2>&1
-    fi
+    [ "$NAPTIME_SET" = 0 ] || set_naptime default 2>/dev/null
     (exit "$rc")
     cleanup
 }
@@ -84,16 +89,14 @@ heap_main() {
     SIZE=${SIZES[0]}
     ensure_template "$SIZE"
     : >"$RUN_DIR/heap_reuse"
-    NAPTIME_SET=1
-    bench_psql -d postgres -c "ALTER SYSTEM SET autovacuum_naptime = '1s'" -c "SELECT pg_reload_conf()" >/dev/null
+    set_naptime 1s
     heap_run "CALL, default autovacuum" CALL "" ""
     heap_run "CALL, tuned autovacuum" CALL "$TUNED" ""
     heap_run "CALL, tuned autovacuum, 50,000 rows/s" CALL "$TUNED" "$CAP"
     heap_run "job, default autovacuum" job "" ""
     heap_run "job, tuned autovacuum" job "$TUNED" ""
     heap_run "job, tuned autovacuum, 50,000 rows/s" job "$TUNED" "$CAP"
-    bench_psql -d postgres -c "ALTER SYSTEM RESET autovacuum_naptime" -c "SELECT pg_reload_conf()" >/dev/null
-    NAPTIME_SET=0
+    set_naptime default
     {
         echo "# Heap growth of a transition: CALL vs background job"
         echo
