@@ -22,8 +22,9 @@
 #include "utils/memutils.h"
 
 #include "bulk_status.h"
+#include "compat.h"
 
-PG_MODULE_MAGIC;
+BULK_MODULE_MAGIC;
 
 /* Milliseconds between progress NOTICEs of a transition; 0 disables them. */
 int			bulk_status_progress_interval = 10000;

@@ -261,8 +261,9 @@ extern int	bulk_read_stamp_args(FunctionCallInfo fcinfo,
 
 /* jobs.c, worker.c */
 extern void bulk_jobs_init(void);
-extern void bulk_job_worker_main(Datum arg);
-extern void bulk_launcher_main(Datum arg);
-extern void bulk_sweeper_main(Datum arg);
+/* background worker entry points: the postmaster looks them up by name */
+extern PGDLLEXPORT void bulk_job_worker_main(Datum arg);
+extern PGDLLEXPORT void bulk_launcher_main(Datum arg);
+extern PGDLLEXPORT void bulk_sweeper_main(Datum arg);
 
 #endif							/* BULK_STATUS_H */

@@ -78,6 +78,7 @@
 #include "utils/typcache.h"
 
 #include "bulk_status.h"
+#include "compat.h"
 
 /* Parameters of every batch statement: $1 to, $2 from, then the bounds. */
 #define PARAM_TO		0
@@ -1617,8 +1618,8 @@ status_stats(BulkEngine *e, Relation rel, bool *stale)
 	/* changes reported so far, and this session's own not reported yet */
 	tab = pgstat_fetch_stat_tabentry(relid);
 	local = find_tabstat_entry(relid);
-	changed = (tab ? tab->changes_since_analyze : 0) +
-		(local ? local->t_counts.t_changed_tuples : 0);
+	changed = (tab ? BULK_TAB_CHANGES_SINCE_ANALYZE(tab) : 0) +
+		(local ? BULK_PENDING_CHANGED_TUPLES(local) : 0);
 	*stale = changed > STALE_SHARE * Max(rel->rd_rel->reltuples, 1);
 	return true;
 }
@@ -1644,7 +1645,7 @@ refresh_stale_stats(BulkEngine *e, Relation rel)
 	if (e->atomic || rel->rd_rel->relkind != RELKIND_RELATION ||
 		rel->rd_rel->relhassubclass ||
 		!status_stats(e, rel, &stale) || !stale ||
-		!pg_class_ownercheck(RelationGetRelid(rel), GetUserId()))
+		!bulk_owns_relation(RelationGetRelid(rel), GetUserId()))
 		return false;
 
 	/* a whole-table ANALYZE: a column list would leave the change count */

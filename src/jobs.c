@@ -17,6 +17,16 @@
  * privileges of its owner, and by pg_signal_backend (but not a
  * superuser's job).  To the others it does not exist.
  *
+ * Lock order on the job tables: a transaction that changes a job's row or
+ * its parts' rows (a control function, a sweep of one part, a worker
+ * starting or ending its part) first locks the job's row with
+ * bulk_job_lock() (FOR NO KEY UPDATE), and only then its parts' rows.  So
+ * no two of them can each hold what the other waits for.  The lock mode
+ * lets the foreign key checks of job_part_state (FOR KEY SHARE on the job
+ * row) pass without waiting.  A batch's transaction writes only its own
+ * part's row, once, and takes no other lock on these tables; retention
+ * skips jobs whose rows are locked.
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -45,6 +55,7 @@
 #include "utils/timestamp.h"
 
 #include "bulk_status.h"
+#include "compat.h"
 #include "jobs.h"
 
 BulkShared *bulk_shared = NULL;
@@ -224,10 +235,26 @@ job_exec(const char *table, const char *sql, int nargs, Oid *argtypes,
 }
 
 /*
+ * Lock a job's row, before any of its parts' rows (see the lock order at
+ * the top of this file); false if there is no such job.
+ */
+bool
+bulk_job_lock(int64 job)
+{
+	Oid			argtypes[1] = {INT8OID};
+	Datum		values[1] = {Int64GetDatum(job)};
+
+	return job_exec("job_state",
+					"SELECT FROM bulk_status.job_state WHERE id = $1 FOR NO KEY UPDATE",
+					1, argtypes, values, NULL, SPI_OK_SELECT) > 0;
+}
+
+/*
  * Settle a job's state from its parts' after a part changed state: running
  * while a part runs, queued while one waits, else failed, cancelled,
- * paused or done, in that order.  The job row is locked first, so that two
- * parts ending at once see each other's new state.
+ * paused or done, in that order.  The job row is locked (the caller has
+ * normally done so already), so that two parts ending at once see each
+ * other's new state.
  */
 void
 bulk_job_finalize(int64 job)
@@ -235,9 +262,7 @@ bulk_job_finalize(int64 job)
 	Oid			argtypes[1] = {INT8OID};
 	Datum		values[1] = {Int64GetDatum(job)};
 
-	(void) job_exec("job_state",
-					"SELECT FROM bulk_status.job_state WHERE id = $1 FOR UPDATE",
-					1, argtypes, values, NULL, SPI_OK_SELECT);
+	(void) bulk_job_lock(job);
 	(void) job_exec("job_state",
 					"WITH p AS (SELECT CASE"
 					"   WHEN bool_or(state = 'running') THEN 'running'"
@@ -259,7 +284,11 @@ bulk_job_finalize(int64 job)
 					1, argtypes, values, NULL, SPI_OK_UPDATE);
 }
 
-/* Delete the jobs that ended longer ago than bulk_status.job_retention. */
+/*
+ * Delete the jobs that ended longer ago than bulk_status.job_retention,
+ * but none whose row another transaction holds: retention waits for
+ * nobody, so it cannot take part in a deadlock.
+ */
 void
 bulk_job_prune(void)
 {
@@ -267,8 +296,10 @@ bulk_job_prune(void)
 	Datum		values[1] = {Int32GetDatum(bulk_status_job_retention)};
 
 	(void) job_exec("job_state",
-					"DELETE FROM bulk_status.job_state"
-					" WHERE finished < clock_timestamp() - make_interval(secs => $1)",
+					"DELETE FROM bulk_status.job_state WHERE id IN"
+					" (SELECT id FROM bulk_status.job_state"
+					"   WHERE finished < clock_timestamp() - make_interval(secs => $1)"
+					"   FOR UPDATE SKIP LOCKED)",
 					1, argtypes, values, NULL, SPI_OK_DELETE);
 }
 
@@ -453,18 +484,21 @@ submit_job(BulkTransitionArgs *args, const char *kind, int workers)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("workers must be between 1 and %d", BULK_MAX_SLOTS)));
 
-	/* The worker logs in as the caller: PostgreSQL 15 requires LOGIN. */
+	/*
+	 * The worker connects as the caller: before PostgreSQL 17 that needs
+	 * LOGIN (see BULK_NOLOGIN_OWNERS).
+	 */
 	roletup = SearchSysCache1(AUTHOID, ObjectIdGetDatum(GetUserId()));
 	if (!HeapTupleIsValid(roletup))
 		elog(ERROR, "cache lookup failed for role %u", GetUserId());
 	canlogin = ((Form_pg_authid) GETSTRUCT(roletup))->rolcanlogin;
 	ReleaseSysCache(roletup);
-	if (!canlogin)
+	if (!canlogin && !BULK_NOLOGIN_OWNERS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
 				 errmsg("role \"%s\" cannot run background jobs because it cannot log in",
 						GetUserNameFromId(GetUserId(), false)),
-				 errdetail("A job's worker connects as the role that submitted it, and PostgreSQL 15 lets only LOGIN roles connect."),
+				 errdetail("A job's worker connects as the role that submitted it, and before PostgreSQL 17 only LOGIN roles can connect."),
 				 errhint("Submit the job as a role with LOGIN, or run CALL bulk_status.%s(...) in this session.",
 						 strcmp(kind, "stamp") == 0 ? "stamp" :
 						 strcmp(kind, "purge") == 0 ? "purge" : "transition")));
@@ -632,7 +666,8 @@ bulk_status_submit_stamp(PG_FUNCTION_ARGS)
 }
 
 /*
- * Look up a job for control, locking its row: its owner and state.  A job
+ * Look up a job for control, locking its row as bulk_job_lock() does
+ * (before any part's row): its owner and state.  A job
  * the caller may neither see nor control does not exist for it; one it may
  * see but not control is an error.
  */
@@ -644,7 +679,8 @@ lock_job(int64 job, const char *action, Oid *owner, char **state)
 	bool		isnull;
 
 	if (job_exec("job_state",
-				 "SELECT owner::oid, state FROM bulk_status.job_state WHERE id = $1 FOR UPDATE",
+				 "SELECT owner::oid, state FROM bulk_status.job_state WHERE id = $1"
+				 " FOR NO KEY UPDATE",
 				 1, argtypes, values, NULL, SPI_OK_SELECT) == 0 ||
 		(*owner = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0],
 												 SPI_tuptable->tupdesc, 1, &isnull)),

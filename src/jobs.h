@@ -71,6 +71,7 @@ extern uint64 job_exec(const char *table, const char *sql, int nargs,
 					   Oid *argtypes, Datum *values, const char *nulls,
 					   int expected);
 extern Datum bulk_text_array_param(char **values, int n, char *null);
+extern bool bulk_job_lock(int64 job);
 extern void bulk_job_finalize(int64 job);
 extern void bulk_job_prune(void);
 

@@ -52,6 +52,7 @@
 #include "utils/timestamp.h"
 
 #include "bulk_status.h"
+#include "compat.h"
 #include "jobs.h"
 
 /* How often the launcher sweeps every database anyway. */
@@ -240,7 +241,10 @@ live_slot(Oid dboid, int64 job, int part)
 	return -1;
 }
 
-/* End a part without a worker: cancelled, paused or failed. */
+/*
+ * End a part: cancelled, paused or failed (by a sweep, for a part without
+ * a worker), or however its worker ended it.  Locks the job's row first.
+ */
 static void
 end_part(int64 job, int part, const char *state, const char *error,
 		 const char *sqlstate)
@@ -249,6 +253,7 @@ end_part(int64 job, int part, const char *state, const char *error,
 	Datum		values[4];
 	char		nulls[4] = {' ', ' ', ' ', ' '};
 
+	(void) bulk_job_lock(job);
 	values[0] = Int64GetDatum(job);
 	values[1] = Int32GetDatum(part);
 	values[2] = CStringGetTextDatum(state);
@@ -337,7 +342,8 @@ start_part(Oid owner, int64 job, int part)
 
 	/*
 	 * Wait until it runs, so that a worker that never starts gives its
-	 * slot back at once.
+	 * slot back at once.  (It does not get far: its first statement waits
+	 * for the job's row, which this sweep holds until it commits.)
 	 */
 	{
 		pid_t		pid;
@@ -356,24 +362,124 @@ start_part(Oid owner, int64 job, int part)
 	return true;
 }
 
+/* Start a transaction with SPI and a snapshot, in a sweeper. */
+static void
+sweeper_begin(void)
+{
+	StartTransactionCommand();
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	PushActiveSnapshot(GetTransactionSnapshot());
+}
+
+/* Commit a sweeper's transaction. */
+static void
+sweeper_commit(void)
+{
+	PopActiveSnapshot();
+	SPI_finish();
+	CommitTransactionCommand();
+}
+
+/* Whether a part has a live worker. */
+static bool
+has_live_worker(int64 job, int part)
+{
+	bool		live;
+
+	LWLockAcquire(bulk_shared->lock, LW_SHARED);
+	live = live_slot(MyDatabaseId, job, part) >= 0;
+	LWLockRelease(bulk_shared->lock);
+	return live;
+}
+
+/*
+ * Sweep one part, in the current transaction: with its job's row locked
+ * first (the lock order of jobs.c), read it again, then end it (cancelled,
+ * paused, or failed) or start a worker for it unless no slot is left
+ * (*full, then set for the rest of the sweep).
+ */
+static void
+sweep_part(int64 job, int part, bool *full)
+{
+	Oid			argtypes[2] = {INT8OID, INT4OID};
+	Datum		values[2] = {Int64GetDatum(job), Int32GetDatum(part)};
+	HeapTuple	tup;
+	TupleDesc	desc;
+	bool		isnull;
+	char	   *requested;
+	Oid			owner;
+	bool		owner_exists;
+	bool		canlogin;
+	int			attempts;
+
+	if (!bulk_job_lock(job) ||
+		job_exec("job_part_state",
+				 "SELECT j.owner::oid, a.oid IS NOT NULL, COALESCE(a.rolcanlogin, false),"
+				 "       j.requested, p.attempts"
+				 "  FROM bulk_status.job_part_state p"
+				 "  JOIN bulk_status.job_state j ON j.id = p.job"
+				 "  LEFT JOIN pg_catalog.pg_authid a ON a.oid = j.owner"
+				 " WHERE p.job = $1 AND p.part = $2 AND p.state IN ('queued', 'running')",
+				 2, argtypes, values, NULL, SPI_OK_SELECT) == 0)
+		return;					/* gone, or ended meanwhile */
+	/* a worker that started since the sweep began ends its part itself */
+	if (has_live_worker(job, part))
+		return;
+
+	tup = SPI_tuptable->vals[0];
+	desc = SPI_tuptable->tupdesc;
+	owner = DatumGetObjectId(SPI_getbinval(tup, desc, 1, &isnull));
+	owner_exists = DatumGetBool(SPI_getbinval(tup, desc, 2, &isnull));
+	canlogin = DatumGetBool(SPI_getbinval(tup, desc, 3, &isnull));
+	requested = SPI_getvalue(tup, desc, 4);
+	attempts = DatumGetInt32(SPI_getbinval(tup, desc, 5, &isnull));
+
+	if (requested && strcmp(requested, "cancel") == 0)
+		end_part(job, part, "cancelled", NULL, NULL);
+	else if (requested && strcmp(requested, "pause") == 0)
+		end_part(job, part, "paused", NULL, NULL);
+	else if (!owner_exists)
+		end_part(job, part, "failed", "the job's owner was dropped", "28000");
+	else if (!canlogin && !BULK_NOLOGIN_OWNERS)
+		end_part(job, part, "failed",
+				 "the job's owner cannot log in (NOLOGIN)", "28000");
+	else if (attempts >= MAX_START_ATTEMPTS)
+		end_part(job, part, "failed",
+				 "the job's worker failed to start several times; see the server log",
+				 "58000");
+	else if (!*full)
+	{
+		if (start_part(owner, job, part))
+			/* counted: a worker that dies before its first batch is not */
+			(void) job_exec("job_part_state",
+							"UPDATE bulk_status.job_part_state SET attempts = attempts + 1"
+							" WHERE job = $1 AND part = $2",
+							2, argtypes, values, NULL, SPI_OK_UPDATE);
+		else
+			*full = true;		/* the rest wait for a slot */
+	}
+}
+
 void
 bulk_sweeper_main(Datum arg)
 {
 	Oid			dboid = DatumGetObjectId(arg);
+	MemoryContext cxt;
+	int64	   *jobs;
+	int		   *parts;
 	uint64		n;
 	uint64		i;
-	SPITupleTable *parts;
 	bool		full = false;
 
 	pqsignal(SIGTERM, die);
 	BackgroundWorkerUnblockSignals();
 	BackgroundWorkerInitializeConnectionByOid(dboid, InvalidOid, 0);
 	pgstat_report_appname("bulk_status sweeper");
+	cxt = AllocSetContextCreate(TopMemoryContext, "bulk_status sweeper",
+								ALLOCSET_DEFAULT_SIZES);
 
-	StartTransactionCommand();
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	PushActiveSnapshot(GetTransactionSnapshot());
+	sweeper_begin();
 	pgstat_report_activity(STATE_RUNNING, "sweeping bulk_status jobs");
 
 	/* Nothing to do where the extension (at 0.2.0 or later) is not. */
@@ -381,9 +487,7 @@ bulk_sweeper_main(Datum arg)
 		!OidIsValid(get_namespace_oid("bulk_status", true)) ||
 		!OidIsValid(get_relname_relid("job_part_state", get_namespace_oid("bulk_status", true))))
 	{
-		PopActiveSnapshot();
-		SPI_finish();
-		CommitTransactionCommand();
+		sweeper_commit();
 		proc_exit(0);
 	}
 
@@ -396,71 +500,33 @@ bulk_sweeper_main(Datum arg)
 			bulk_shared->waiting_dbs[i] = bulk_shared->waiting_dbs[--bulk_shared->nwaiting];
 	LWLockRelease(bulk_shared->lock);
 
+	/* The parts to look at, in the order the jobs were submitted. */
 	n = job_exec("job_part_state",
-				 "SELECT p.job, p.part, j.owner::oid, COALESCE(a.rolcanlogin, false),"
-				 "       j.requested, p.attempts"
-				 "  FROM bulk_status.job_part_state p"
-				 "  JOIN bulk_status.job_state j ON j.id = p.job"
-				 "  LEFT JOIN pg_catalog.pg_authid a ON a.oid = j.owner"
-				 " WHERE p.state IN ('queued', 'running')"
-				 " ORDER BY p.job, p.part",
+				 "SELECT job, part FROM bulk_status.job_part_state"
+				 " WHERE state IN ('queued', 'running') ORDER BY job, part",
 				 0, NULL, NULL, NULL, SPI_OK_SELECT);
-	parts = SPI_tuptable;
+	jobs = MemoryContextAlloc(cxt, sizeof(int64) * Max(n, 1));
+	parts = MemoryContextAlloc(cxt, sizeof(int) * Max(n, 1));
 	for (i = 0; i < n; i++)
 	{
-		HeapTuple	tup = parts->vals[i];
-		TupleDesc	desc = parts->tupdesc;
 		bool		isnull;
-		int64		job = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
-		int			part = DatumGetInt32(SPI_getbinval(tup, desc, 2, &isnull));
-		Oid			owner = DatumGetObjectId(SPI_getbinval(tup, desc, 3, &isnull));
-		bool		canlogin = DatumGetBool(SPI_getbinval(tup, desc, 4, &isnull));
-		char	   *requested = SPI_getvalue(tup, desc, 5);
-		int			attempts = DatumGetInt32(SPI_getbinval(tup, desc, 6, &isnull));
-		bool		live;
 
-		LWLockAcquire(bulk_shared->lock, LW_SHARED);
-		live = live_slot(dboid, job, part) >= 0;
-		LWLockRelease(bulk_shared->lock);
-		if (live)
-			continue;
-
-		if (requested && strcmp(requested, "cancel") == 0)
-			end_part(job, part, "cancelled", NULL, NULL);
-		else if (requested && strcmp(requested, "pause") == 0)
-			end_part(job, part, "paused", NULL, NULL);
-		else if (!canlogin)
-			end_part(job, part, "failed",
-					 "the job's owner cannot log in (NOLOGIN, or dropped)", "28000");
-		else if (attempts >= MAX_START_ATTEMPTS)
-			end_part(job, part, "failed",
-					 "the job's worker failed to start several times; see the server log",
-					 "58000");
-		else if (!full)
-		{
-			Oid			t[2] = {INT8OID, INT4OID};
-			Datum		v[2] = {Int64GetDatum(job), Int32GetDatum(part)};
-
-			/* counted now: a worker that dies before it runs is not */
-			(void) job_exec("job_part_state",
-							"UPDATE bulk_status.job_part_state SET attempts = attempts + 1"
-							" WHERE job = $1 AND part = $2",
-							2, t, v, NULL, SPI_OK_UPDATE);
-			if (!start_part(owner, job, part))
-			{
-				/* not started: waiting for a slot is no failed attempt */
-				(void) job_exec("job_part_state",
-								"UPDATE bulk_status.job_part_state SET attempts = attempts - 1"
-								" WHERE job = $1 AND part = $2",
-								2, t, v, NULL, SPI_OK_UPDATE);
-				full = true;	/* the rest wait for a slot */
-			}
-		}
+		jobs[i] = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i],
+											  SPI_tuptable->tupdesc, 1, &isnull));
+		parts[i] = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[i],
+											   SPI_tuptable->tupdesc, 2, &isnull));
 	}
+	sweeper_commit();
 
-	PopActiveSnapshot();
-	SPI_finish();
-	CommitTransactionCommand();
+	/* Each part in a transaction of its own, holding one job's row. */
+	for (i = 0; i < n; i++)
+	{
+		if (has_live_worker(jobs[i], parts[i]))
+			continue;
+		sweeper_begin();
+		sweep_part(jobs[i], parts[i], &full);
+		sweeper_commit();
+	}
 	proc_exit(0);
 }
 
@@ -671,8 +737,9 @@ string_or_null(HeapTuple tup, TupleDesc desc, int col)
 }
 
 /*
- * Read the job and the part into me (in the current memory context);
- * false if there is nothing to run.
+ * Read the job and the part into me (in the current memory context),
+ * locking the job's row, then the part's; false if there is nothing to
+ * run.
  */
 static bool
 load_part(void)
@@ -688,7 +755,8 @@ load_part(void)
 	char	   *state;
 	int			n;
 
-	if (job_exec("job_part_state",
+	if (!bulk_job_lock(me->job) ||
+		job_exec("job_part_state",
 				 "SELECT j.kind, j.relid::oid, j.from_status, j.to_status, j.filter,"
 				 "  j.status_column::text, j.batch_size, j.strategy, j.sleep_ms,"
 				 "  j.lock_timeout_ms, j.max_retries, j.skip_locked, j.max_rows_per_sec,"
@@ -849,8 +917,11 @@ bulk_job_worker_main(Datum arg)
 	pqsignal(SIGINT, StatementCancelHandler);
 	BackgroundWorkerUnblockSignals();
 
-	/* As the owner: PostgreSQL checks LOGIN and CONNECT here. */
-	BackgroundWorkerInitializeConnectionByOid(dboid, owner, 0);
+	/*
+	 * As the owner: PostgreSQL checks CONNECT here, and LOGIN unless the
+	 * major lets a worker connect as a NOLOGIN role (BULK_NOLOGIN_OWNERS).
+	 */
+	BackgroundWorkerInitializeConnectionByOid(dboid, owner, BULK_CONNECT_AS_OWNER_FLAGS);
 	pgstat_report_appname(psprintf("bulk_status job " INT64_FORMAT, me->job));
 	bulk_phase_hook = set_phase;
 	bulk_stop_check = stop_requested;
