@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# Run every bulk_status test on a throwaway PostgreSQL 15 cluster.
+# Run every bulk_status test on throwaway PostgreSQL clusters.
 #
-#   bash test/check.sh              # COPT=-Werror bash test/check.sh in CI
+#   bash test/check.sh              # the newest PostgreSQL installed, or the
+#                                   # one this Debian release ships
+#   PG_MAJOR=17 bash test/check.sh  # a given major
 #
-# Installs what is missing (Debian 12), builds and installs the extension,
+# Installs what is missing (Debian), builds and installs the extension,
 # starts a cluster in a temporary directory, then runs each suite with
 # `make installcheck`: the pg_regress tests (test/sql), the isolation specs
 # (test/specs) and the TAP tests (test/t, which start their own clusters).
@@ -11,11 +13,18 @@
 # printed (diffs, logs).  The last line is "N passed, N failed"; the exit
 # status is 0 only when every test passed.
 #
+# A major that this machine's Debian does not ship (17 and 18 on Debian 12)
+# is tested inside a Debian root file system that has it, made once with
+# debootstrap and kept outside the tree (test/roots.sh).
+#
 # When run as root, the tests run as the postgres user in a copy of the tree.
-# Environment: COPT (extra compiler flags), PORT (first port to try, default
-# 56000), PRELOAD_LIBRARIES (shared_preload_libraries of the cluster),
-# KEEP=1 (keep the temporary directory for a post-mortem), SKIP_BENCH=1
-# (leave out the quick benchmark guard, test/bench/bench.sh --quick).
+# Environment: PG_MAJOR, COPT (extra compiler flags), PORT (first port to
+# try, default 56000), PRELOAD_LIBRARIES (shared_preload_libraries of the
+# cluster), KEEP=1 (keep the temporary directory for a post-mortem),
+# SKIP_BENCH=1 (leave out the quick benchmark guard, test/bench/bench.sh
+# --quick), SKIP_TAP=1 (leave out the TAP tests), REPEAT=N (run the suites
+# N times, stopping at the first failing round: test/repeat.sh),
+# BULK_STATUS_ROOTS (where the root file systems are kept).
 
 set -euo pipefail
 # shellcheck source=test/lib.sh
@@ -27,6 +36,8 @@ TESTDIR=""     # where `make installcheck` runs
 PASSED=0       # tests passed, all suites
 FAILED=0       # tests failed, all suites
 SUMMARY_DONE=0 # set once the summary line is printed
+REPEAT=${REPEAT:-1}  # rounds of the suites (test/repeat.sh)
+[[ "$REPEAT" =~ ^[1-9][0-9]*$ ]] || die "REPEAT must be a positive number, not '$REPEAT'"
 
 # shared_preload_libraries of the test cluster: background jobs need it
 # (the TAP tests configure their own nodes).  No job worker runs there
@@ -89,14 +100,20 @@ has_files() {
 }
 
 # Print "passed failed" from pg_regress / pg_isolation_regress output in $1.
-# PostgreSQL 15 prints one line a test: "test name ... ok 12 ms", or in a
-# parallel group "     name ... FAILED 12 ms"; "failed (ignored)" counts as
-# passed, as pg_regress itself does.
+# Up to PostgreSQL 15 a test's line is "test name ... ok 12 ms" (in a
+# parallel group "     name ... FAILED 12 ms"); from 16 on it is TAP,
+# "ok 1 - name 12 ms" or "not ok 2 + name 12 ms".  A failure pg_regress
+# was told to ignore counts as passed, as pg_regress itself counts it.
 count_pg_regress() {
     awk '
-        / \.\.\. +ok( |$)/               { p++ }
-        / \.\.\. +failed \(ignored\)/    { p++ }
-        / \.\.\. +FAILED/                { f++ }
+        / \.\.\. +ok( |$)/               { p++; next }
+        / \.\.\. +failed \(ignored\)/    { p++; next }
+        / \.\.\. +FAILED/                { f++; next }
+        /^ok +[0-9]+ +[-+] /              { p++; next }
+        /^not ok +[0-9]+ +[-+] / {
+            if ($0 ~ /# *(SKIP|\(ignored\))/) p++; else f++
+            next
+        }
         END { print p + 0, f + 0 }' "$1"
 }
 
@@ -189,6 +206,15 @@ show_file() {
 }
 
 main() {
+    # A major this machine cannot install runs in a Debian root that has
+    # it (test/roots.sh), where this script runs again and says the rest.
+    if ! host_has_major; then
+        # shellcheck source=test/roots.sh
+        source "$ROOT/test/roots.sh"
+        run_in_root "$PG_MAJOR" test/check.sh
+        exit $?
+    fi
+
     trap cleanup EXIT
     trap 'exit 130' INT
     trap 'exit 143' TERM
@@ -200,19 +226,26 @@ main() {
     port=$(pick_port "${PORT:-56000}")
     cluster_start "$WORK/cluster" "$port"
 
-    local ran=0
-    if has_files test/sql '*.sql'; then
-        run_suite regress ISOLATION= TAP_TESTS=
-        ran=1
-    fi
-    if has_files test/specs '*.spec'; then
-        run_suite isolation REGRESS= TAP_TESTS=
-        ran=1
-    fi
-    if has_files test/t '*.pl'; then
-        run_suite tap REGRESS= ISOLATION= PROVE_FLAGS=-v
-        ran=1
-    fi
+    local ran=0 round
+    for ((round = 1; round <= REPEAT; round++)); do
+        [ "$REPEAT" -eq 1 ] || log "round $round of $REPEAT"
+        if has_files test/sql '*.sql'; then
+            run_suite regress ISOLATION= TAP_TESTS=
+            ran=1
+        fi
+        if has_files test/specs '*.spec'; then
+            run_suite isolation REGRESS= TAP_TESTS=
+            ran=1
+        fi
+        if [ "${SKIP_TAP:-0}" != 1 ] && has_files test/t '*.pl'; then
+            run_suite tap REGRESS= ISOLATION= PROVE_FLAGS=-v
+            ran=1
+        fi
+        if [ "$FAILED" -gt 0 ] && [ "$REPEAT" -gt 1 ]; then
+            echo "round $round of $REPEAT failed; stopping here"
+            break
+        fi
+    done
     if [ "$ran" -eq 0 ]; then
         echo "no tests found in test/sql, test/specs or test/t"
         FAILED=$((FAILED + 1))

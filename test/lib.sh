@@ -1,22 +1,67 @@
 # shellcheck shell=bash
-# Shell helpers shared by test/check.sh and test/demo.sh.
+# Shell helpers shared by test/check.sh, test/demo.sh and the benchmarks.
 #
-# Source this file; don't run it.  It knows how to install the build and test
-# dependencies on Debian 12, build and install the extension, and run a
-# throwaway PostgreSQL 15 cluster that lives in one directory (data, socket,
-# server log).  PostgreSQL refuses to run as root, so when we are root the
-# cluster and everything that talks to it run as the "postgres" user
-# (as_pg); installing packages and files needs root (as_root, which uses sudo
-# when we are not root).
+# Source this file; don't run it.  It knows which PostgreSQL major to use,
+# how to install the build and test dependencies on Debian, build and
+# install the extension, and run a throwaway cluster that lives in one
+# directory (data, socket, server log).  PostgreSQL refuses to run as root,
+# so when we are root the cluster and everything that talks to it run as
+# the "postgres" user (as_pg); installing packages and files needs root
+# (as_root, which uses sudo when we are not root).
 
-# Always PostgreSQL 15's own tools, whatever else is on PATH.
-PG_BIN=/usr/lib/postgresql/15/bin
+# The PostgreSQL major of the Debian release we run on (bookworm ships 15,
+# trixie 17, forky and sid 18), or nothing for another release.
+debian_default_major() {
+    local codename=""
+    if [ -r /etc/os-release ]; then
+        codename=$(. /etc/os-release && echo "${VERSION_CODENAME:-}")
+    fi
+    if [ -z "$codename" ] && [ -r /etc/debian_version ]; then
+        case $(cat /etc/debian_version) in
+            12*) codename=bookworm ;;
+            13*) codename=trixie ;;
+            */sid) codename=sid ;;
+        esac
+    fi
+    case $codename in
+        bookworm) echo 15 ;;
+        trixie) echo 17 ;;
+        forky | sid) echo 18 ;;
+    esac
+}
+
+# The newest PostgreSQL major whose server and headers are installed here.
+newest_installed_major() {
+    local dir major best=""
+    for dir in /usr/lib/postgresql/*/bin; do
+        [ -x "$dir/postgres" ] && [ -x "$dir/pg_config" ] || continue
+        major=$(basename "$(dirname "$dir")")
+        [[ "$major" =~ ^[0-9]+$ ]] || continue
+        if [ -z "$best" ] || [ "$major" -gt "$best" ]; then
+            best=$major
+        fi
+    done
+    echo "$best"
+}
+
+# The major to use: PG_MAJOR when set, else the newest one installed, else
+# the one the Debian release ships.
+if [ -z "${PG_MAJOR:-}" ]; then
+    PG_MAJOR=$(newest_installed_major)
+    [ -n "$PG_MAJOR" ] || PG_MAJOR=$(debian_default_major)
+    [ -n "$PG_MAJOR" ] || PG_MAJOR=15
+fi
+[[ "$PG_MAJOR" =~ ^[0-9]+$ ]] || { echo "error: PG_MAJOR must be a number, not '$PG_MAJOR'" >&2; exit 1; }
+
+# That major's own tools, whatever else is on PATH.
+PG_BIN=/usr/lib/postgresql/$PG_MAJOR/bin
 PG_CONFIG=$PG_BIN/pg_config
 PATH="$PG_BIN:$PATH"
-export PG_CONFIG PATH
+export PG_MAJOR PG_CONFIG PATH
 
 # Debian packages needed to build, install and test the extension.
-DEPS=(build-essential postgresql-15 postgresql-server-dev-15 postgresql-15-cron libipc-run-perl)
+DEPS=(build-essential "postgresql-$PG_MAJOR" "postgresql-server-dev-$PG_MAJOR"
+      "postgresql-$PG_MAJOR-cron" libipc-run-perl)
 
 # The user that owns and runs the throwaway cluster.
 if [ "$(id -u)" -eq 0 ]; then
@@ -79,9 +124,15 @@ missing_deps() {
     done
 }
 
+# Run apt-get as root, non-interactively, waiting (up to 10 minutes) for
+# another apt or dpkg that holds the lock.
+apt_get() {
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 "$@"
+}
+
 # Install the missing dependencies with apt-get; do nothing when all are there.
 install_deps() {
-    command -v dpkg-query >/dev/null 2>&1 || die "this script expects Debian 12 (dpkg/apt-get)"
+    command -v dpkg-query >/dev/null 2>&1 || die "this script expects Debian (dpkg/apt-get)"
     local missing
     missing=$(missing_deps)
     if [ -z "$missing" ]; then
@@ -89,12 +140,21 @@ install_deps() {
         return 0
     fi
     log "installing dependencies: $(echo "$missing" | tr '\n' ' ')"
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get update
+    apt_get update
     # shellcheck disable=SC2086  # one package name a word
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y $missing
+    apt_get install -y $missing
 }
 
-# Build the extension in directory $1 and install it into PostgreSQL 15.
+# Succeed when this machine has PostgreSQL $PG_MAJOR, or its package
+# manager offers it (apt-get update first, when it is not installed).
+host_has_major() {
+    [ -x "$PG_BIN/postgres" ] && [ -x "$PG_CONFIG" ] && return 0
+    command -v apt-cache >/dev/null 2>&1 || return 1
+    apt_get update >/dev/null || return 1
+    apt-cache policy "postgresql-server-dev-$PG_MAJOR" 2>/dev/null | grep -q 'Candidate: [0-9]'
+}
+
+# Build the extension in directory $1 and install it into PostgreSQL $PG_MAJOR.
 # COPT (e.g. -Werror) is passed through when set.
 build_and_install() {
     local dir=$1

@@ -143,7 +143,7 @@ eval { $session->quit; };
 $node->wait_for_log(qr/all server processes terminated; reinitializing/,
 	$log_offset);
 ok( $node->log_contains(
-		qr/server process \(PID $pid\) was terminated by signal 9/,
+		qr/(?:server process|client backend) \(PID $pid\) was terminated by signal 9/,
 		$log_offset),
 	'the postmaster saw the backend die and restarted');
 $node->poll_query_until('postgres', 'SELECT 1', '1')

@@ -58,6 +58,20 @@ restart_after_crash = on
 });
 $node->start;
 
+# From PostgreSQL 18 on the module's magic block names it and its version,
+# which must be the one bulk_status.control gives.
+if ($node->pg_version >= 18)
+{
+	my ($version) =
+	  slurp_file('bulk_status.control') =~ /^default_version\s*=\s*'([^']+)'/m;
+	is( $node->safe_psql(
+			'postgres',
+			"SELECT module_name || ' ' || version FROM pg_get_loaded_modules()"
+			  . " WHERE file_name = 'bulk_status.so'"),
+		"bulk_status $version",
+		'PostgreSQL 18: pg_get_loaded_modules() shows bulk_status and its version');
+}
+
 # The extension, alice, and files with its audit trigger in a database.
 sub setup_database
 {

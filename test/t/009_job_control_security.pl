@@ -36,7 +36,9 @@
 #  10. mon (pg_monitor) sees it, but cancel and pause say 42501.
 #  11. sig (pg_signal_backend) cancels alice's job; a superuser's job does
 #      not exist for sig (42704) and keeps running.
-#  12. SET ROLE carol (NOLOGIN), submit: 28000 with a hint, no job.
+#  12. SET ROLE carol (NOLOGIN), submit: on 17 and later her job runs to
+#      its end, each row changed once in a session of carol; on 15 and 16
+#      28000 with a hint, no job.
 #  13. the worker of alice's job is a session of alice in pg_stat_activity.
 
 use strict;
@@ -569,15 +571,47 @@ sql_as('alice',
 	"SELECT bulk_status.cancel($job) FROM bulk_status.jobs WHERE id = $job AND state IN ('queued', 'running', 'paused')"
 );
 
-# 12. NOLOGIN.
+# 12. NOLOGIN.  From PostgreSQL 17 on a worker may connect as a role
+# without LOGIN, so carol's job runs, as carol; before, submit refuses it.
+$node->safe_psql(
+	'postgres', q{
+	CREATE TABLE c (id int PRIMARY KEY, status text NOT NULL);
+	INSERT INTO c SELECT g, 'A' FROM generate_series(1, 500) g;
+	CREATE TABLE c_who (id int NOT NULL, who name);
+	CREATE FUNCTION c_who() RETURNS trigger LANGUAGE plpgsql
+		SECURITY DEFINER SET search_path = public AS $$
+	BEGIN
+		INSERT INTO c_who VALUES (NEW.id, session_user);
+		RETURN NEW;
+	END $$;
+	CREATE TRIGGER c_who AFTER UPDATE ON c FOR EACH ROW EXECUTE FUNCTION c_who();
+	GRANT SELECT, UPDATE ON c TO carol;
+});
 my $before = $node->safe_psql('postgres', 'SELECT count(*) FROM bulk_status.job_state');
-($sqlstate, $err) = sqlstate_as('postgres',
-	"SET ROLE carol;\nSELECT bulk_status.submit('s', 'A', 'B');");
-is($sqlstate, '28000', 'nologin: submit after SET ROLE carol fails with 28000');
-like($err, qr/HINT:\s+\S/, 'nologin: with a hint');
-note "nologin: $err";
-is($node->safe_psql('postgres', 'SELECT count(*) FROM bulk_status.job_state'),
-	$before, 'nologin: no job row');
+if ($node->pg_version >= 17)
+{
+	my $carol_job = $node->safe_psql('postgres',
+		"SET ROLE carol;\nSELECT bulk_status.submit('c', 'A', 'B', batch_size => 100);");
+	like($carol_job, qr/^\d+$/, 'nologin (17+): carol may submit');
+	is($node->safe_psql('postgres', "SELECT bulk_status.wait($carol_job, '60 s')"),
+		'done', 'nologin (17+): carol\'s job runs to its end');
+	is(job($carol_job, 'owner'), 'carol', 'nologin (17+): owned by carol');
+	is( $node->safe_psql(
+			'postgres',
+			"SELECT count(*), count(DISTINCT id), string_agg(DISTINCT who, ',') FROM c_who"),
+		'500|500|carol',
+		'nologin (17+): every row changed once, in a session of carol');
+}
+else
+{
+	($sqlstate, $err) = sqlstate_as('postgres',
+		"SET ROLE carol;\nSELECT bulk_status.submit('c', 'A', 'B');");
+	is($sqlstate, '28000', 'nologin (15, 16): submit after SET ROLE carol fails with 28000');
+	like($err, qr/HINT:\s+\S/, 'nologin (15, 16): with a hint');
+	note "nologin: $err";
+	is($node->safe_psql('postgres', 'SELECT count(*) FROM bulk_status.job_state'),
+		$before, 'nologin (15, 16): no job row');
+}
 
 $node->stop;
 done_testing();
