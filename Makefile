@@ -7,7 +7,12 @@ MODULE_big = bulk_status
 OBJS = \
 	src/bulk_status.o \
 	src/keyset.o \
+	src/options.o \
 	src/engine.o \
+	src/target.o \
+	src/batchsql.o \
+	src/position.o \
+	src/dryrun.o \
 	src/scan.o \
 	src/cursor.o \
 	src/transition.o \

@@ -32,18 +32,6 @@ int			bulk_status_progress_interval = 10000;
 /* The session's last run; kind is NULL until something ran. */
 BulkRunStats bulk_last_run;
 
-/* Set by a background job's worker: see bulk_status.h. */
-void		(*bulk_phase_hook) (const char *phase) = NULL;
-bool		(*bulk_stop_check) (void) = NULL;
-
-/* Tell a background job's live figures what the engine is doing. */
-void
-bulk_report_phase(const char *phase)
-{
-	if (bulk_phase_hook)
-		bulk_phase_hook(phase);
-}
-
 void		_PG_init(void);
 
 /* Define the GUCs. */

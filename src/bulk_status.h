@@ -5,15 +5,23 @@
  *
  * The extension is split by concern:
  *	  bulk_status.c	module magic, GUCs, the session's last-run figures
- *	  keyset.c		relation checks, key discovery, SQL fragments, filters
- *	  engine.c		the batch loop of a status transition (one engine,
- *					shared by CALL and, later, background jobs)
+ *	  compat.h		every difference between PostgreSQL majors
+ *	  keyset.c		relation checks, key discovery, SQL fragments, filters,
+ *					statements on the extension's own tables
+ *	  options.c		the options of a run, said once: read from SQL, written
+ *					to and read from the job tables
+ *	  engine.c		the batch loop (one engine, shared by CALL and jobs);
+ *					with target.c, batchsql.c, position.c and dryrun.c,
+ *					behind engine.h
  *	  throttle.c	pauses, rows/s cap, adaptive batch size, replay lag cap
  *	  generation.c	generations of a sync cycle (begin, end, current)
- *	  transition.c	CALL bulk_status.transition and stamp: argument checks,
- *					driver
+ *	  transition.c	CALL bulk_status.transition, purge and stamp
  *	  scan.c		bulk_status.scan: value-per-call keyset scan
  *	  cursor.c		durable named cursors
+ *	  jobs.c		background jobs, the SQL side: submit, control, views,
+ *					shared memory (jobs.h)
+ *	  worker.c		background jobs, the processes: launcher, sweepers,
+ *					job workers
  *
  *-------------------------------------------------------------------------
  */
@@ -26,6 +34,9 @@
 #include "fmgr.h"
 #include "lib/stringinfo.h"
 #include "portability/instr_time.h"
+#include "postmaster/bgworker.h"
+#include "storage/block.h"
+#include "utils/timestamp.h"
 #include "utils/guc.h"
 #include "utils/relcache.h"
 
@@ -79,8 +90,8 @@ extern void bulk_append_key_cmp(StringInfo buf, BulkKey *key,
 extern SPIPlanPtr bulk_prepare(const char *sql, int nargs, Oid *argtypes);
 extern SPIPlanPtr bulk_prepare_opts(const char *sql, int nargs, Oid *argtypes,
 									int options);
-extern Datum bulk_key_value_from_text(BulkKey *key, int i, const char *text);
-extern char *bulk_key_value_to_text(BulkKey *key, int i, Datum value);
+extern void bulk_key_from_text(BulkKey *key, char **text, Datum *values);
+extern char **bulk_key_to_text(BulkKey *key, Datum *values);
 extern int	bulk_key_text_settings(void);
 extern void bulk_set_key_text_settings(GucAction action);
 extern int	bulk_jit_off(void);
@@ -90,6 +101,11 @@ extern void bulk_require_arg(bool isnull, const char *argname);
 extern uint64 bulk_state_execute(const char *table, const char *sql, int nargs,
 								 Oid *argtypes, Datum *values, const char *nulls,
 								 int expected);
+extern void bulk_append_status_literal(StringInfo buf, const char *alias,
+									   const char *column, const char *op,
+									   const char *value, Oid type, int32 typmod);
+extern Datum bulk_text_array(char **values, int n);
+extern char **bulk_text_array_values(Datum array, int *n);
 
 /*
  * A keyset read of a table's rows in key order, shared by scans and
@@ -125,7 +141,7 @@ extern char *bulk_keyset_query_sql(BulkKeysetQuery *q, bool after_pos,
 extern void bulk_keyset_query_fill(BulkKeysetQuery *q, uint64 i);
 extern void bulk_keyset_query_key(BulkKeysetQuery *q, uint64 i, Datum *key);
 
-/* engine.c */
+/* options.c, engine.c */
 typedef enum BulkStrategy
 {
 	BULK_STRATEGY_AUTO,
@@ -136,6 +152,31 @@ typedef enum BulkStrategy
 								 * keys say which rows change */
 } BulkStrategy;
 
+struct BulkDriver;
+struct BulkPosition;
+
+/*
+ * A background job's part covers a slice of the run: the keys after
+ * range_lo up to range_hi, or the blocks [block_lo, block_hi), or every
+ * count-th of several leaves; it resumes where its stored position says.
+ * All zero for CALL.
+ */
+typedef struct BulkPartSpec
+{
+	int			index;			/* this part, of count */
+	int			count;
+	char	  **range_lo;		/* after this key (text form), or NULL */
+	char	  **range_hi;		/* ... up to and including this one */
+	int			range_nkeys;
+	int64		block_lo;		/* 0 for the start */
+	int64		block_hi;		/* 0 for an open end */
+	const struct BulkPosition *resume;	/* where to resume, or NULL */
+} BulkPartSpec;
+
+/*
+ * What a run does.  The options (options.c says which SQL argument and
+ * which job column fills each) come first.
+ */
 typedef struct BulkTransitionArgs
 {
 	Oid			relid;
@@ -156,6 +197,8 @@ typedef struct BulkTransitionArgs
 	int			max_batch_size;
 	int64		max_replication_lag_ms; /* 0: no cap */
 	Oid			source;			/* InvalidOid: every matching row */
+	int			workers;		/* a job's parts (0 for CALL) */
+
 	bool		any_from;		/* a stamp: change rows with any other value
 								 * (from_status unused) */
 	bool		delete_rows;	/* a purge: delete the rows (to_status unused) */
@@ -163,22 +206,17 @@ typedef struct BulkTransitionArgs
 	/* Set by a background job's worker; all zero for CALL. */
 	const struct BulkDriver *driver;
 	MemoryContext run_parent;	/* where the run's memory lives */
-	int			part_index;		/* this part, of part_count: leaves are */
-	int			part_count;		/* dealt out when walked one by one */
-	char	  **range_lo;		/* key parts: after this key (text form) */
-	char	  **range_hi;		/* ... up to and including this one */
-	int			range_nkeys;
-	int64		block_lo;		/* block parts: [block_lo, block_hi); */
-	int64		block_hi;		/* 0 for an open end */
-	const struct BulkPosition *resume;	/* where to resume, or NULL */
-
-	/* validate_only: check everything, prepare, then report and return */
-	bool		validate_only;
-	List	   *targets_out;	/* OIDs of the relations the run walks */
-	BulkStrategy strategy_out;	/* the first one's strategy */
-	bool		has_key_out;	/* whether it has a key */
-	double		rows_estimated_out; /* rows the planner expects to change */
+	BulkPartSpec part;
 } BulkTransitionArgs;
+
+/* What a run would walk (bulk_transition_plan), for a job's submit. */
+typedef struct BulkPlanInfo
+{
+	List	   *targets;		/* OIDs of the relations, in walk order */
+	BulkStrategy strategy;		/* the first one's strategy */
+	bool		has_key;		/* whether it has a key */
+	double		rows_estimated; /* rows the planner expects to change */
+} BulkPlanInfo;
 
 /*
  * Where a run is: written after every batch (in the batch's transaction)
@@ -208,12 +246,14 @@ typedef struct BulkPosition
 } BulkPosition;
 
 /*
- * A background job's hooks into the engine.  before_batch may stop the
- * run (returning false) or raise an error; after_batch runs in the batch's
- * transaction just before it commits, so what it writes commits with the
- * batch; commit ends the transaction, and no transaction is open during
- * the pause after it: begin (which before_batch also calls) starts the
- * next one.
+ * The one channel between the engine and a background job's worker, whose
+ * state is arg.  before_batch may stop the run (returning false) or raise
+ * an error; after_batch runs in the batch's transaction just before it
+ * commits, so what it writes commits with the batch; commit ends the
+ * transaction, and no transaction is open during the pause after it: begin
+ * (which before_batch also calls) starts the next one.  phase tells the
+ * job's live figures what the engine does ("running", "sleeping", ...);
+ * stop_requested ends pauses early.  CALL has no driver.
  */
 typedef struct BulkDriver
 {
@@ -222,17 +262,24 @@ typedef struct BulkDriver
 	bool		(*before_batch) (void *arg);
 	void		(*after_batch) (void *arg, const BulkPosition *pos);
 	void		(*commit) (void *arg);
+	void		(*phase) (void *arg, const char *phase);
+	bool		(*stop_requested) (void *arg);
 } BulkDriver;
 
-/* What a background job is doing now, for its live figures (NULL: CALL). */
-extern void (*bulk_phase_hook) (const char *phase);
-extern void bulk_report_phase(const char *phase);
+extern void bulk_driver_phase(const BulkDriver *driver, const char *phase);
+extern bool bulk_driver_stopping(const BulkDriver *driver);
 
-/* Whether a background job was asked to stop (NULL: CALL); ends pauses. */
-extern bool (*bulk_stop_check) (void);
-
+/* options.c */
 extern BulkStrategy bulk_parse_strategy(const char *name);
 extern const char *bulk_strategy_name(BulkStrategy s);
+extern double bulk_interval_ms(const Interval *iv);
+extern void bulk_read_options(FunctionCallInfo fcinfo, BulkTransitionArgs *args);
+extern int	bulk_job_options_count(void);
+extern void bulk_job_options_write(const BulkTransitionArgs *args, StringInfo cols,
+								   Oid *types, Datum *values, char *nulls, int *n);
+extern void bulk_job_options_select(StringInfo sql, const char *alias);
+extern void bulk_job_options_read(HeapTuple tup, TupleDesc desc, int first_col,
+								  BulkTransitionArgs *args);
 
 /* throttle.c */
 typedef struct BulkThrottle
@@ -248,19 +295,27 @@ extern void bulk_throttle_init(BulkThrottle *t, const BulkTransitionArgs *args);
 extern void bulk_throttle_pause(BulkThrottle *t, int64 changed, bool report);
 extern int	bulk_throttle_batch_size(BulkThrottle *t, int size, double batch_ms);
 extern int64 bulk_max_replay_lag_ms(void);
-extern void bulk_sleep(double ms);
+extern void bulk_sleep(double ms, const BulkDriver *driver);
+
+/* engine.c, target.c */
+typedef struct BulkBlocks
+{
+	BlockNumber nblocks;		/* of the longest relation */
+	int			nonempty;		/* relations with any block */
+	double		tuples;			/* rows and pages their statistics count */
+	double		pages;
+} BulkBlocks;
+
+extern void bulk_transition_plan(BulkTransitionArgs *args, BulkPlanInfo *info);
 extern int64 bulk_transition_run(BulkTransitionArgs *args, bool atomic);
 extern double bulk_estimated_rows(const char *sql);
-
-/* transition.c */
-extern int	bulk_read_transition_args(FunctionCallInfo fcinfo,
-									  BulkTransitionArgs *args,
-									  bool purge, bool has_dry_run);
-extern int	bulk_read_stamp_args(FunctionCallInfo fcinfo,
-								 BulkTransitionArgs *args, bool has_dry_run);
+extern void bulk_count_blocks(Oid relid, bool with_children, BulkBlocks *b);
 
 /* jobs.c, worker.c */
 extern void bulk_jobs_init(void);
+extern void bulk_worker_init(BackgroundWorker *worker, const char *function,
+							 const char *name, const char *type);
+
 /* background worker entry points: the postmaster looks them up by name */
 extern PGDLLEXPORT void bulk_job_worker_main(Datum arg);
 extern PGDLLEXPORT void bulk_launcher_main(Datum arg);

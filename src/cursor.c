@@ -19,8 +19,8 @@
  *
  * Security: cursor_state is not accessible to PUBLIC.  The statements on
  * it run as the table's owner (SECURITY_LOCAL_USERID_CHANGE, restricted),
- * are fixed text with parameters only, and qualify every operator and
- * function with pg_catalog, so that no caller's search_path can put code
+ * are fixed text with parameters only, and run under search_path
+ * pg_catalog (bulk_state_execute), so that no caller's schema can put code
  * of its own under them.  A role uses only cursors owned by a role whose
  * privileges it has, and the rows are always read as the cursor's owner,
  * under the search_path it was opened with: the filter is the owner's SQL,
@@ -57,7 +57,7 @@
 #define STATE_SELECT \
 	"SELECT owner, relid, filter, batch_size, key_columns::pg_catalog.text[], position," \
 	" search_path" \
-	" FROM bulk_status.cursor_state WHERE name OPERATOR(pg_catalog.=) $1 FOR UPDATE"
+	" FROM bulk_status.cursor_state WHERE name = $1 FOR UPDATE"
 
 typedef struct CursorState
 {
@@ -83,7 +83,7 @@ check_cursor_owner(const char *name)
 
 	values[0] = CStringGetTextDatum(name);
 	if (bulk_state_execute("cursor_state", "SELECT owner FROM bulk_status.cursor_state"
-					  " WHERE name OPERATOR(pg_catalog.=) $1",
+					  " WHERE name = $1",
 					  1, argtypes, values, NULL, SPI_OK_SELECT) == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_CURSOR),
@@ -183,31 +183,28 @@ leave_owner_context(OwnerContext *oc)
 static ArrayType *
 key_names_array(Relation rel, BulkKey *key)
 {
-	Datum	   *names = palloc(sizeof(Datum) * key->nkeys);
+	char	  **names = palloc(sizeof(char *) * key->nkeys);
 	int			i;
 
 	for (i = 0; i < key->nkeys; i++)
-		names[i] = CStringGetTextDatum(NameStr(TupleDescAttr(RelationGetDescr(rel),
-															 key->attnums[i] - 1)->attname));
-	return construct_array(names, key->nkeys, TEXTOID, -1, false, TYPALIGN_INT);
+		names[i] = NameStr(TupleDescAttr(RelationGetDescr(rel), key->attnums[i] - 1)->attname);
+	return DatumGetArrayTypeP(bulk_text_array(names, key->nkeys));
 }
 
 /* Whether two one-dimensional text arrays hold the same strings. */
 static bool
 text_arrays_equal(ArrayType *a, ArrayType *b)
 {
-	Datum	   *ea;
-	Datum	   *eb;
 	int			na;
 	int			nb;
+	char	  **ea = bulk_text_array_values(PointerGetDatum(a), &na);
+	char	  **eb = bulk_text_array_values(PointerGetDatum(b), &nb);
 	int			i;
 
-	deconstruct_array(a, TEXTOID, -1, false, TYPALIGN_INT, &ea, NULL, &na);
-	deconstruct_array(b, TEXTOID, -1, false, TYPALIGN_INT, &eb, NULL, &nb);
 	if (na != nb)
 		return false;
 	for (i = 0; i < na; i++)
-		if (strcmp(TextDatumGetCString(ea[i]), TextDatumGetCString(eb[i])) != 0)
+		if (strcmp(ea[i], eb[i]) != 0)
 			return false;
 	return true;
 }
@@ -273,19 +270,14 @@ bulk_status_cursor_open(PG_FUNCTION_ARGS)
 static Datum *
 position_values(BulkKey *key, ArrayType *position)
 {
-	Datum	   *elems;
-	bool	   *elem_nulls;
 	int			n;
+	char	  **text = bulk_text_array_values(PointerGetDatum(position), &n);
 	Datum	   *values = palloc(sizeof(Datum) * key->nkeys);
-	int			i;
 
-	deconstruct_array(position, TEXTOID, -1, false, TYPALIGN_INT,
-					  &elems, &elem_nulls, &n);
 	if (n != key->nkeys)
 		elog(ERROR, "cursor position has %d values for a key of %d columns",
 			 n, key->nkeys);
-	for (i = 0; i < n; i++)
-		values[i] = bulk_key_value_from_text(key, i, TextDatumGetCString(elems[i]));
+	bulk_key_from_text(key, text, values);
 	return values;
 }
 
@@ -294,13 +286,10 @@ static ArrayType *
 position_array(BulkKeysetQuery *q, uint64 i)
 {
 	Datum	   *key = palloc(sizeof(Datum) * q->key->nkeys);
-	Datum	   *text = palloc(sizeof(Datum) * q->key->nkeys);
-	int			k;
 
 	bulk_keyset_query_key(q, i, key);
-	for (k = 0; k < q->key->nkeys; k++)
-		text[k] = CStringGetTextDatum(bulk_key_value_to_text(q->key, k, key[k]));
-	return construct_array(text, q->key->nkeys, TEXTOID, -1, false, TYPALIGN_INT);
+	return DatumGetArrayTypeP(bulk_text_array(bulk_key_to_text(q->key, key),
+											  q->key->nkeys));
 }
 
 PG_FUNCTION_INFO_V1(bulk_status_cursor_fetch);
@@ -408,9 +397,9 @@ bulk_status_cursor_fetch(PG_FUNCTION_ARGS)
 	values[2] = Int64GetDatum((int64) n);
 	bulk_state_execute("cursor_state", "UPDATE bulk_status.cursor_state"
 				  " SET position = $2,"
-				  " rows_fetched = rows_fetched OPERATOR(pg_catalog.+) $3,"
+				  " rows_fetched = rows_fetched + $3,"
 				  " last_fetch = pg_catalog.now()"
-				  " WHERE name OPERATOR(pg_catalog.=) $1",
+				  " WHERE name = $1",
 				  3, argtypes, values, nulls, SPI_OK_UPDATE);
 
 	stats.rows = n;
@@ -439,7 +428,7 @@ bulk_status_cursor_close(PG_FUNCTION_ARGS)
 		elog(ERROR, "SPI_connect failed");
 	(void) lock_cursor(name);
 	values[0] = CStringGetTextDatum(name);
-	bulk_state_execute("cursor_state", "DELETE FROM bulk_status.cursor_state WHERE name OPERATOR(pg_catalog.=) $1",
+	bulk_state_execute("cursor_state", "DELETE FROM bulk_status.cursor_state WHERE name = $1",
 				  1, argtypes, values, NULL, SPI_OK_DELETE);
 	SPI_finish();
 	PG_RETURN_VOID();

@@ -52,7 +52,7 @@ lock_cycle(const char *cycle, Oid *owner, int64 *generation, bool *running)
 	values[0] = CStringGetTextDatum(cycle);
 	if (bulk_state_execute(STATE_TABLE,
 						   "SELECT owner, generation, running FROM bulk_status.generation_state"
-						   " WHERE cycle OPERATOR(pg_catalog.=) $1 FOR UPDATE",
+						   " WHERE cycle = $1 FOR UPDATE",
 						   1, argtypes, values, NULL, SPI_OK_SELECT) == 0)
 		return false;
 	*owner = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
@@ -109,7 +109,7 @@ bulk_status_generation_begin(PG_FUNCTION_ARGS)
 						   "UPDATE bulk_status.generation_state"
 						   " SET generation = $2, running = true,"
 						   " started = pg_catalog.now(), finished = NULL"
-						   " WHERE cycle OPERATOR(pg_catalog.=) $1",
+						   " WHERE cycle = $1",
 						   2, argtypes, values, NULL, SPI_OK_UPDATE);
 	}
 	SPI_finish();
@@ -154,7 +154,7 @@ bulk_status_generation_end(PG_FUNCTION_ARGS)
 	bulk_state_execute(STATE_TABLE,
 					   "UPDATE bulk_status.generation_state"
 					   " SET running = false, finished = pg_catalog.now()"
-					   " WHERE cycle OPERATOR(pg_catalog.=) $1",
+					   " WHERE cycle = $1",
 					   1, argtypes, values, NULL, SPI_OK_UPDATE);
 	SPI_finish();
 	PG_RETURN_VOID();
@@ -200,7 +200,7 @@ bulk_status_current_generation(PG_FUNCTION_ARGS)
 		elog(ERROR, "SPI_connect failed");
 	if (bulk_state_execute(STATE_TABLE,
 						   "SELECT generation FROM bulk_status.generation_state"
-						   " WHERE cycle OPERATOR(pg_catalog.=) $1",
+						   " WHERE cycle = $1",
 						   1, argtypes, values, NULL, SPI_OK_SELECT) > 0)
 		generation = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
 												 SPI_tuptable->tupdesc, 1, &isnull));

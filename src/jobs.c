@@ -130,15 +130,32 @@ bulk_jobs_init(void)
 	prev_shmem_startup_hook = shmem_startup_hook;
 	shmem_startup_hook = bulk_shmem_startup;
 
-	memset(&worker, 0, sizeof(worker));
-	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
-	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
+	bulk_worker_init(&worker, "bulk_launcher_main", "bulk_status launcher",
+					 "bulk_status launcher");
 	worker.bgw_restart_time = 5;
-	snprintf(worker.bgw_library_name, BGW_MAXLEN, "bulk_status");
-	snprintf(worker.bgw_function_name, BGW_MAXLEN, "bulk_launcher_main");
-	snprintf(worker.bgw_name, BGW_MAXLEN, "bulk_status launcher");
-	snprintf(worker.bgw_type, BGW_MAXLEN, "bulk_status launcher");
+	worker.bgw_notify_pid = 0;
 	RegisterBackgroundWorker(&worker);
+}
+
+/*
+ * Describe one of bulk_status's background workers: entry point function,
+ * its name and type (as pg_stat_activity shows them); connected to a
+ * database (or none), started once recovery finished, never restarted,
+ * and telling the process that registers it when it starts and stops.
+ */
+void
+bulk_worker_init(BackgroundWorker *worker, const char *function,
+				 const char *name, const char *type)
+{
+	memset(worker, 0, sizeof(BackgroundWorker));
+	worker->bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+	worker->bgw_start_time = BgWorkerStart_RecoveryFinished;
+	worker->bgw_restart_time = BGW_NEVER_RESTART;
+	snprintf(worker->bgw_library_name, BGW_MAXLEN, "bulk_status");
+	snprintf(worker->bgw_function_name, BGW_MAXLEN, "%s", function);
+	snprintf(worker->bgw_name, BGW_MAXLEN, "%s", name);
+	snprintf(worker->bgw_type, BGW_MAXLEN, "%s", type);
+	worker->bgw_notify_pid = MyProcPid;
 }
 
 /* Add a database to a list of them, once; note when the list is full. */
@@ -216,25 +233,6 @@ sweep_after_commit(void)
 }
 
 /*
- * Run a fixed statement on a job table as its owner (see
- * bulk_state_execute) with search_path pg_catalog: no caller's schema can
- * put an operator or function under it.
- */
-uint64
-job_exec(const char *table, const char *sql, int nargs, Oid *argtypes,
-		 Datum *values, const char *nulls, int expected)
-{
-	int			level = NewGUCNestLevel();
-	uint64		n;
-
-	(void) set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET,
-							 PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
-	n = bulk_state_execute(table, sql, nargs, argtypes, values, nulls, expected);
-	AtEOXact_GUC(false, level);
-	return n;
-}
-
-/*
  * Lock a job's row, before any of its parts' rows (see the lock order at
  * the top of this file); false if there is no such job.
  */
@@ -244,7 +242,7 @@ bulk_job_lock(int64 job)
 	Oid			argtypes[1] = {INT8OID};
 	Datum		values[1] = {Int64GetDatum(job)};
 
-	return job_exec("job_state",
+	return bulk_state_execute("job_state",
 					"SELECT FROM bulk_status.job_state WHERE id = $1 FOR NO KEY UPDATE",
 					1, argtypes, values, NULL, SPI_OK_SELECT) > 0;
 }
@@ -263,7 +261,7 @@ bulk_job_finalize(int64 job)
 	Datum		values[1] = {Int64GetDatum(job)};
 
 	(void) bulk_job_lock(job);
-	(void) job_exec("job_state",
+	(void) bulk_state_execute("job_state",
 					"WITH p AS (SELECT CASE"
 					"   WHEN bool_or(state = 'running') THEN 'running'"
 					"   WHEN bool_or(state = 'queued') THEN 'queued'"
@@ -295,7 +293,7 @@ bulk_job_prune(void)
 	Oid			argtypes[1] = {INT4OID};
 	Datum		values[1] = {Int32GetDatum(bulk_status_job_retention)};
 
-	(void) job_exec("job_state",
+	(void) bulk_state_execute("job_state",
 					"DELETE FROM bulk_status.job_state WHERE id IN"
 					" (SELECT id FROM bulk_status.job_state"
 					"   WHERE finished < clock_timestamp() - make_interval(secs => $1)"
@@ -331,25 +329,6 @@ require_preload(const char *what)
 						 "CALL bulk_status.transition works without it.")));
 }
 
-/* The relation's largest fork of main data, over it and its children. */
-static int64
-blocks_of(Oid relid)
-{
-	List	   *rels = find_all_inheritors(relid, AccessShareLock, NULL);
-	ListCell   *lc;
-	int64		n = 0;
-
-	foreach(lc, rels)
-	{
-		Relation	r = relation_open(lfirst_oid(lc), NoLock);
-
-		if (RELKIND_HAS_STORAGE(r->rd_rel->relkind))
-			n = Max(n, (int64) RelationGetNumberOfBlocks(r));
-		relation_close(r, NoLock);
-	}
-	return n;
-}
-
 /*
  * Split the keys of the rows a job will change into at most n ranges of
  * about equal numbers of rows, from a sample of them (TABLESAMPLE SYSTEM):
@@ -378,12 +357,10 @@ key_boundaries(BulkTransitionArgs *args, Relation rel, BulkKey *key,
 						 k > 0 ? ", " : "", key->names[k], k);
 	appendStringInfo(&sql, " FROM %s TABLESAMPLE SYSTEM (%g) WHERE ", relname,
 					 Max(percent, 0.0001));
-	appendStringInfo(&sql, "%s %s %s::%s", quote_identifier(args->status_column),
-					 args->any_from ? "IS DISTINCT FROM" : "=",
-					 quote_literal_cstr(args->any_from ? args->to_status : args->from_status),
-					 format_type_extended(status_type, status_typmod,
-										  FORMAT_TYPE_TYPEMOD_GIVEN |
-										  FORMAT_TYPE_FORCE_QUALIFY));
+	bulk_append_status_literal(&sql, NULL, quote_identifier(args->status_column),
+							   args->any_from ? "IS DISTINCT FROM" : "=",
+							   args->any_from ? args->to_status : args->from_status,
+							   status_type, status_typmod);
 	if (args->filter)
 	{
 		appendStringInfoString(&sql, " AND ");
@@ -417,25 +394,6 @@ key_boundaries(BulkTransitionArgs *args, Relation rel, BulkKey *key,
 	return bounds;
 }
 
-/*
- * A text[] of n strings, or a null Datum (with *null = 'n') for NULL: an
- * SPI parameter of the job tables.
- */
-Datum
-bulk_text_array_param(char **values, int n, char *null)
-{
-	Datum	   *elems;
-	int			i;
-
-	*null = values ? ' ' : 'n';
-	if (values == NULL)
-		return (Datum) 0;
-	elems = palloc(sizeof(Datum) * n);
-	for (i = 0; i < n; i++)
-		elems[i] = CStringGetTextDatum(values[i]);
-	return PointerGetDatum(construct_array(elems, n, TEXTOID, -1, false, TYPALIGN_INT));
-}
-
 /* Insert one part of a job. */
 static void
 insert_part(int64 job, int part, char **lo, char **hi, int nkeys,
@@ -447,13 +405,15 @@ insert_part(int64 job, int part, char **lo, char **hi, int nkeys,
 
 	values[0] = Int64GetDatum(job);
 	values[1] = Int32GetDatum(part);
-	values[2] = bulk_text_array_param(lo, nkeys, &nulls[2]);
-	values[3] = bulk_text_array_param(hi, nkeys, &nulls[3]);
+	values[2] = bulk_text_array(lo, nkeys);
+	nulls[2] = lo ? ' ' : 'n';
+	values[3] = bulk_text_array(hi, nkeys);
+	nulls[3] = hi ? ' ' : 'n';
 	values[4] = Int64GetDatum(block_lo);
 	nulls[4] = block_lo >= 0 ? ' ' : 'n';
 	values[5] = Int64GetDatum(block_hi);
 	nulls[5] = block_hi >= 0 ? ' ' : 'n';
-	(void) job_exec("job_part_state",
+	(void) bulk_state_execute("job_part_state",
 					"INSERT INTO bulk_status.job_part_state"
 					" (job, part, range_lo, range_hi, block_lo, block_hi)"
 					" VALUES ($1, $2, $3, $4, $5, $6)",
@@ -461,33 +421,15 @@ insert_part(int64 job, int part, char **lo, char **hi, int nkeys,
 }
 
 /*
- * Check a job like a CALL would, split it into parts, record it; it starts
- * when the caller's transaction commits.  Returns its id.
+ * Insist that the submitting role can own a job: its worker connects as
+ * that role, which before PostgreSQL 17 needs LOGIN (BULK_NOLOGIN_OWNERS).
  */
-static int64
-submit_job(BulkTransitionArgs *args, const char *kind, int workers)
+static void
+check_owner_can_connect(const char *kind)
 {
 	HeapTuple	roletup;
 	bool		canlogin;
-	Relation	rel;
-	int64		job;
-	Oid			argtypes[22];
-	Datum		values[22];
-	char		nulls[22];
-	bool		isnull;
-	int			nparts = 1;
-	int			i;
 
-	require_preload("bulk_status.submit");
-	if (workers < 1 || workers > BULK_MAX_SLOTS)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("workers must be between 1 and %d", BULK_MAX_SLOTS)));
-
-	/*
-	 * The worker connects as the caller: before PostgreSQL 17 that needs
-	 * LOGIN (see BULK_NOLOGIN_OWNERS).
-	 */
 	roletup = SearchSysCache1(AUTHOID, ObjectIdGetDatum(GetUserId()));
 	if (!HeapTupleIsValid(roletup))
 		elog(ERROR, "cache lookup failed for role %u", GetUserId());
@@ -500,101 +442,131 @@ submit_job(BulkTransitionArgs *args, const char *kind, int workers)
 						GetUserNameFromId(GetUserId(), false)),
 				 errdetail("A job's worker connects as the role that submitted it, and before PostgreSQL 17 only LOGIN roles can connect."),
 				 errhint("Submit the job as a role with LOGIN, or run CALL bulk_status.%s(...) in this session.",
-						 strcmp(kind, "stamp") == 0 ? "stamp" :
-						 strcmp(kind, "purge") == 0 ? "purge" : "transition")));
+						 kind)));
+}
 
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
+/*
+ * Refuse a temporary relation: a job's worker runs in a session of its
+ * own, which cannot see this session's temporary tables.
+ */
+static void
+check_not_temporary(Oid relid, const char *what, const char *kind)
+{
+	if (OidIsValid(relid) && get_rel_persistence(relid) == RELPERSISTENCE_TEMP)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("cannot run a background job on temporary %s \"%s\"",
+						what, get_rel_name(relid)),
+				 errdetail("A job's worker runs in a session of its own, which cannot see this session's temporary tables."),
+				 errhint("Run CALL bulk_status.%s(...) in this session instead.", kind)));
+}
 
-	/* Every check a CALL makes, with its errors. */
-	args->validate_only = true;
-	(void) bulk_transition_run(args, true);
+/*
+ * Run the job's filter once, as the caller, on no row: "SELECT FROM rel
+ * WHERE (filter) LIMIT 0" starts the executor, which checks every
+ * privilege the filter needs (columns, tables it reads, functions it
+ * calls), so that a job that could only fail with 42501 is refused now,
+ * as CALL refuses it at its first batch.
+ */
+static void
+check_filter_privileges(BulkTransitionArgs *args)
+{
+	Relation	rel;
+	StringInfoData sql;
 
-	memset(nulls, ' ', sizeof(nulls));
-	argtypes[0] = TEXTOID;
-	values[0] = CStringGetTextDatum(kind);
-	argtypes[1] = REGROLEOID;
-	values[1] = ObjectIdGetDatum(GetUserId());
-	argtypes[2] = REGCLASSOID;
-	values[2] = ObjectIdGetDatum(args->relid);
-	argtypes[3] = TEXTOID;
-	values[3] = args->from_status && !args->any_from ? CStringGetTextDatum(args->from_status) : (Datum) 0;
-	nulls[3] = args->from_status && !args->any_from ? ' ' : 'n';
-	argtypes[4] = TEXTOID;
-	values[4] = args->to_status && !args->delete_rows ? CStringGetTextDatum(args->to_status) : (Datum) 0;
-	nulls[4] = args->to_status && !args->delete_rows ? ' ' : 'n';
-	argtypes[5] = TEXTOID;
-	values[5] = args->filter ? CStringGetTextDatum(args->filter) : (Datum) 0;
-	nulls[5] = args->filter ? ' ' : 'n';
-	argtypes[6] = NAMEOID;
-	values[6] = DirectFunctionCall1(namein, CStringGetDatum(args->status_column));
-	argtypes[7] = INT4OID;
-	values[7] = Int32GetDatum(args->batch_size);
-	argtypes[8] = TEXTOID;
-	values[8] = CStringGetTextDatum(bulk_strategy_name(args->strategy));
-	argtypes[9] = INT4OID;
-	values[9] = Int32GetDatum(args->sleep_ms);
-	argtypes[10] = INT4OID;
-	values[10] = Int32GetDatum(args->lock_timeout_ms);
-	argtypes[11] = INT4OID;
-	values[11] = Int32GetDatum(args->max_retries);
-	argtypes[12] = BOOLOID;
-	values[12] = BoolGetDatum(args->skip_locked);
-	argtypes[13] = INT4OID;
-	values[13] = Int32GetDatum(args->max_rows_per_sec);
-	argtypes[14] = INT4OID;
-	values[14] = Int32GetDatum(args->target_batch_ms);
-	argtypes[15] = INT4OID;
-	values[15] = Int32GetDatum(args->min_batch_size);
-	argtypes[16] = INT4OID;
-	values[16] = Int32GetDatum(args->max_batch_size);
-	argtypes[17] = INT8OID;
-	values[17] = Int64GetDatum(args->max_replication_lag_ms);
-	argtypes[18] = REGCLASSOID;
-	values[18] = ObjectIdGetDatum(args->source);
-	nulls[18] = OidIsValid(args->source) ? ' ' : 'n';
-	argtypes[19] = INT4OID;
-	values[19] = Int32GetDatum(workers);
-	argtypes[20] = TEXTOID;
-	values[20] = CStringGetTextDatum(GetConfigOptionByName("search_path", NULL, false));
-	argtypes[21] = INT8OID;
-	values[21] = Int64GetDatum((int64) Min(args->rows_estimated_out, (double) PG_INT64_MAX));
-	(void) job_exec("job_state",
-					"INSERT INTO bulk_status.job_state (kind, owner, relid, from_status,"
-					" to_status, filter, status_column, batch_size, strategy, sleep_ms,"
-					" lock_timeout_ms, max_retries, skip_locked, max_rows_per_sec,"
-					" target_batch_ms, min_batch_size, max_batch_size,"
-					" max_replication_lag_ms, source, workers, search_path, rows_estimated)"
-					" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14,"
-					" $15, $16, $17, $18, $19, $20, $21, $22) RETURNING id",
-					22, argtypes, values, nulls, SPI_OK_INSERT_RETURNING);
-	job = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	if (args->filter == NULL)
+		return;
+	rel = relation_open(args->relid, AccessShareLock);
+	initStringInfo(&sql);
+	appendStringInfo(&sql, "SELECT FROM %s AS %s WHERE true AND ", bulk_quoted_relname(rel),
+					 quote_identifier(RelationGetRelationName(rel)));
+	bulk_append_filter(&sql, args->filter);
+	appendStringInfoString(&sql, " LIMIT 0");
+	relation_close(rel, AccessShareLock);
+	if (SPI_execute(sql.data, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not check the filter of the job");
+	pfree(sql.data);
+}
 
-	/*
-	 * The parts: leaves dealt out, block ranges, or key ranges.  Each part
-	 * covers a fixed slice; together they cover the whole walk once.
-	 */
-	if (workers > 1 && list_length(args->targets_out) > 1)
+/*
+ * Insert the job's row (its options, from options.c's table, and who and
+ * what it is); return its id.
+ */
+static int64
+insert_job(BulkTransitionArgs *args, const char *kind, const BulkPlanInfo *info)
+{
+	int			max = bulk_job_options_count() + 4;
+	Oid		   *types = palloc(sizeof(Oid) * max);
+	Datum	   *values = palloc(sizeof(Datum) * max);
+	char	   *nulls = palloc(max);
+	StringInfoData cols;
+	StringInfoData sql;
+	int			n = 0;
+	int			i;
+	bool		isnull;
+
+	initStringInfo(&cols);
+	appendStringInfoString(&cols, "kind, owner, search_path, rows_estimated");
+	types[n] = TEXTOID;
+	values[n] = CStringGetTextDatum(kind);
+	nulls[n++] = ' ';
+	types[n] = REGROLEOID;
+	values[n] = ObjectIdGetDatum(GetUserId());
+	nulls[n++] = ' ';
+	types[n] = TEXTOID;
+	values[n] = CStringGetTextDatum(GetConfigOptionByName("search_path", NULL, false));
+	nulls[n++] = ' ';
+	types[n] = INT8OID;
+	values[n] = Int64GetDatum((int64) Min(info->rows_estimated, (double) PG_INT64_MAX));
+	nulls[n++] = ' ';
+	bulk_job_options_write(args, &cols, types, values, nulls, &n);
+
+	initStringInfo(&sql);
+	appendStringInfo(&sql, "INSERT INTO bulk_status.job_state (%s) VALUES (", cols.data);
+	for (i = 1; i <= n; i++)
+		appendStringInfo(&sql, "%s$%d", i > 1 ? ", " : "", i);
+	appendStringInfoString(&sql, ") RETURNING id");
+	(void) bulk_state_execute("job_state", sql.data, n, types, values, nulls,
+							  SPI_OK_INSERT_RETURNING);
+	return DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+}
+
+/*
+ * Insert the job's parts: leaves dealt out, block ranges, or key ranges.
+ * Each part covers a fixed slice; together they cover the whole walk once.
+ */
+static void
+insert_parts(BulkTransitionArgs *args, int64 job, const BulkPlanInfo *info)
+{
+	int			workers = args->workers;
+	int			nparts;
+	int			i;
+
+	if (workers > 1 && list_length(info->targets) > 1)
 	{
-		nparts = Min(workers, list_length(args->targets_out));
+		nparts = Min(workers, list_length(info->targets));
 		for (i = 0; i < nparts; i++)
 			insert_part(job, i, NULL, NULL, 0, -1, -1);
 	}
-	else if (workers > 1 && (args->strategy_out == BULK_STRATEGY_CTID ||
-							 args->strategy_out == BULK_STRATEGY_SOURCE))
+	else if (workers > 1 && (info->strategy == BULK_STRATEGY_CTID ||
+							 info->strategy == BULK_STRATEGY_SOURCE))
 	{
-		int64		nblocks = blocks_of(OidIsValid(args->source) ? args->source : args->relid);
+		BulkBlocks	b;
+		int64		nblocks;
 
+		bulk_count_blocks(OidIsValid(args->source) ? args->source : args->relid, true, &b);
+		nblocks = b.nblocks;
 		nparts = (int) Max(Min((int64) workers, nblocks), 1);
 		for (i = 0; i < nparts; i++)
 			insert_part(job, i, NULL, NULL, 0, nblocks * i / nparts,
 						i == nparts - 1 ? -1 : nblocks * (i + 1) / nparts);
 	}
-	else if (workers > 1 && args->has_key_out)
+	else if (workers > 1 && info->has_key)
 	{
 		List	   *bounds;
 		BulkKey    *key;
 		AttrNumber	attnum;
+		Relation	rel;
 		char	  **prev = NULL;
 		ListCell   *lc;
 
@@ -616,20 +588,41 @@ submit_job(BulkTransitionArgs *args, const char *kind, int workers)
 	}
 	else
 		insert_part(job, 0, NULL, NULL, 0, -1, -1);
+}
 
+/*
+ * Check a job like a CALL would, split it into parts, record it; it starts
+ * when the caller's transaction commits.  Returns its id.
+ */
+static int64
+submit_job(BulkTransitionArgs *args, const char *kind)
+{
+	BulkPlanInfo info;
+	int64		job;
+
+	require_preload("bulk_status.submit");
+	if (args->workers < 1 || args->workers > BULK_MAX_SLOTS)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("workers must be between 1 and %d", BULK_MAX_SLOTS)));
+	check_owner_can_connect(kind);
+	check_not_temporary(args->relid, "table", kind);
+	check_not_temporary(args->source, "source relation", kind);
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+
+	/* Every check a CALL makes, with its errors. */
+	bulk_transition_plan(args, &info);
+	check_filter_privileges(args);
+
+	job = insert_job(args, kind, &info);
+	insert_parts(args, job, &info);
 	bulk_job_prune();
 	SPI_finish();
 
 	sweep_after_commit();
 	return job;
-}
-
-/* The workers argument: the last one. */
-static int
-workers_arg(FunctionCallInfo fcinfo, int argno)
-{
-	bulk_require_arg(PG_ARGISNULL(argno), "workers");
-	return PG_GETARG_INT32(argno);
 }
 
 PG_FUNCTION_INFO_V1(bulk_status_submit);
@@ -638,9 +631,9 @@ Datum
 bulk_status_submit(PG_FUNCTION_ARGS)
 {
 	BulkTransitionArgs args;
-	int			n = bulk_read_transition_args(fcinfo, &args, false, false);
 
-	PG_RETURN_INT64(submit_job(&args, "transition", workers_arg(fcinfo, n)));
+	bulk_read_options(fcinfo, &args);
+	PG_RETURN_INT64(submit_job(&args, "transition"));
 }
 
 PG_FUNCTION_INFO_V1(bulk_status_submit_purge);
@@ -649,9 +642,10 @@ Datum
 bulk_status_submit_purge(PG_FUNCTION_ARGS)
 {
 	BulkTransitionArgs args;
-	int			n = bulk_read_transition_args(fcinfo, &args, true, false);
 
-	PG_RETURN_INT64(submit_job(&args, "purge", workers_arg(fcinfo, n)));
+	bulk_read_options(fcinfo, &args);
+	args.delete_rows = true;
+	PG_RETURN_INT64(submit_job(&args, "purge"));
 }
 
 PG_FUNCTION_INFO_V1(bulk_status_submit_stamp);
@@ -660,9 +654,10 @@ Datum
 bulk_status_submit_stamp(PG_FUNCTION_ARGS)
 {
 	BulkTransitionArgs args;
-	int			n = bulk_read_stamp_args(fcinfo, &args, false);
 
-	PG_RETURN_INT64(submit_job(&args, "stamp", workers_arg(fcinfo, n)));
+	bulk_read_options(fcinfo, &args);
+	args.any_from = true;
+	PG_RETURN_INT64(submit_job(&args, "stamp"));
 }
 
 /*
@@ -678,7 +673,7 @@ lock_job(int64 job, const char *action, Oid *owner, char **state)
 	Datum		values[1] = {Int64GetDatum(job)};
 	bool		isnull;
 
-	if (job_exec("job_state",
+	if (bulk_state_execute("job_state",
 				 "SELECT owner::oid, state FROM bulk_status.job_state WHERE id = $1"
 				 " FOR NO KEY UPDATE",
 				 1, argtypes, values, NULL, SPI_OK_SELECT) == 0 ||
@@ -732,7 +727,7 @@ static void
 set_job(int64 job, const char *requested, const char *from1, const char *from2,
 		const char *to)
 {
-	Datum		from[2];
+	char	   *from[2] = {(char *) from1, (char *) (from2 ? from2 : from1)};
 	Oid			argtypes[4] = {INT8OID, TEXTOID, TEXTARRAYOID, TEXTOID};
 	Datum		values[4];
 	char		nulls[4] = {' ', ' ', ' ', ' '};
@@ -740,14 +735,12 @@ set_job(int64 job, const char *requested, const char *from1, const char *from2,
 	values[0] = Int64GetDatum(job);
 	values[1] = requested ? CStringGetTextDatum(requested) : (Datum) 0;
 	nulls[1] = requested ? ' ' : 'n';
-	from[0] = CStringGetTextDatum(from1);
-	from[1] = CStringGetTextDatum(from2 ? from2 : from1);
-	values[2] = PointerGetDatum(construct_array(from, 2, TEXTOID, -1, false, TYPALIGN_INT));
+	values[2] = bulk_text_array(from, 2);
 	values[3] = CStringGetTextDatum(to);
-	(void) job_exec("job_state",
+	(void) bulk_state_execute("job_state",
 					"UPDATE bulk_status.job_state SET requested = $2 WHERE id = $1",
 					2, argtypes, values, nulls, SPI_OK_UPDATE);
-	(void) job_exec("job_part_state",
+	(void) bulk_state_execute("job_part_state",
 					"UPDATE bulk_status.job_part_state SET state = $4,"
 					" finished = CASE WHEN $4 = 'cancelled' THEN clock_timestamp() END"
 					" WHERE job = $1 AND state = ANY ($3)",
@@ -870,9 +863,7 @@ bulk_status_job_wait(PG_FUNCTION_ARGS)
 	values[0] = Int64GetDatum(job);
 	if (!PG_ARGISNULL(1))
 	{
-		Interval   *iv = PG_GETARG_INTERVAL_P(1);
-
-		timeout_ms = (iv->time + ((int64) iv->month * DAYS_PER_MONTH + iv->day) * USECS_PER_DAY) / 1000;
+		timeout_ms = (int64) bulk_interval_ms(PG_GETARG_INTERVAL_P(1));
 		if (timeout_ms < 0)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -891,7 +882,7 @@ bulk_status_job_wait(PG_FUNCTION_ARGS)
 		bool		isnull;
 		TransactionId xmin;
 
-		if (job_exec("job_state",
+		if (bulk_state_execute("job_state",
 					 "SELECT owner::oid, state, xmin FROM bulk_status.job_state WHERE id = $1",
 					 1, argtypes, values, NULL, SPI_OK_SELECT) == 0 ||
 			!may_see(DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0],
@@ -913,7 +904,7 @@ bulk_status_job_wait(PG_FUNCTION_ARGS)
 			TimestampDifferenceExceeds(start, GetCurrentTimestamp(), (int) Min(timeout_ms, INT_MAX)))
 			break;
 		SPI_freetuptable(SPI_tuptable);
-		bulk_sleep(100);
+		bulk_sleep(100, NULL);
 	}
 	state = pstrdup(state);
 	SPI_finish();

@@ -66,11 +66,6 @@ extern int	bulk_status_job_retention;
 extern void bulk_request_sweep(Oid dboid);
 extern void bulk_add_db(Oid *dbs, int *n, Oid dboid, bool *overflow);
 
-/* Statements on the job tables shared by jobs.c and worker.c. */
-extern uint64 job_exec(const char *table, const char *sql, int nargs,
-					   Oid *argtypes, Datum *values, const char *nulls,
-					   int expected);
-extern Datum bulk_text_array_param(char **values, int n, char *null);
 extern bool bulk_job_lock(int64 job);
 extern void bulk_job_finalize(int64 job);
 extern void bulk_job_prune(void);

@@ -23,10 +23,12 @@
 #include "catalog/pg_am.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_index.h"
+#include "catalog/pg_type.h"
 #include "commands/defrem.h"
 #include "miscadmin.h"
 #include "nodes/parsenodes.h"
 #include "parser/parser.h"
+#include "utils/array.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
@@ -466,12 +468,13 @@ state_table_owner(const char *table)
 
 /*
  * Run one fixed statement on the state table bulk_status.<table> as that
- * table's owner, and return SPI_processed.  The state tables are not
- * accessible to PUBLIC; callers check ownership of the rows themselves,
- * and their statements qualify every operator and function with
- * pg_catalog, so that no caller's search_path can put code under them.
- * An error restores the caller's identity through (sub)transaction abort,
- * as for any SECURITY_LOCAL_USERID_CHANGE.
+ * table's owner, and return SPI_processed.  This is the one way the
+ * extension writes and reads its own tables (cursors, generations, jobs).
+ * The state tables are not accessible to PUBLIC; callers check ownership
+ * of the rows themselves.  The statement runs with search_path set to
+ * pg_catalog, pg_temp, so that no caller's schema can put an operator or
+ * function under it.  An error restores the caller's identity and settings
+ * through (sub)transaction abort, as for any SECURITY_LOCAL_USERID_CHANGE.
  */
 uint64
 bulk_state_execute(const char *table, const char *sql, int nargs,
@@ -481,14 +484,19 @@ bulk_state_execute(const char *table, const char *sql, int nargs,
 	Oid			save_userid;
 	int			save_sec;
 	int			rc;
+	int			level;
 	MemoryContext cxt = CurrentMemoryContext;
 
 	GetUserIdAndSecContext(&save_userid, &save_sec);
 	SetUserIdAndSecContext(state_table_owner(table),
 						   save_sec | SECURITY_LOCAL_USERID_CHANGE |
 						   SECURITY_RESTRICTED_OPERATION);
+	level = NewGUCNestLevel();
+	(void) set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET,
+							 PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
 	rc = SPI_execute_with_args(sql, nargs, argtypes, values, nulls, false, 0);
 	MemoryContextSwitchTo(cxt);
+	AtEOXact_GUC(false, level);
 	SetUserIdAndSecContext(save_userid, save_sec);
 	if (rc != expected)
 		elog(ERROR, "statement on bulk_status.%s failed: %s",
@@ -497,27 +505,88 @@ bulk_state_execute(const char *table, const char *sql, int nargs,
 }
 
 /*
- * Key column i's value from its text form, and back: the stored form of
- * positions and part bounds, written under bulk_key_text_settings().
+ * Append a test of a status column against a literal of its type:
+ * "alias.column op 'value'::type" (alias may be NULL); column is quoted.
+ * The literal (not a parameter) lets the planner use the column's most
+ * common values.
  */
-Datum
-bulk_key_value_from_text(BulkKey *key, int i, const char *text)
+void
+bulk_append_status_literal(StringInfo buf, const char *alias, const char *column,
+						   const char *op, const char *value, Oid type, int32 typmod)
 {
-	Oid			typinput;
-	Oid			typioparam;
-
-	getTypeInputInfo(key->types[i], &typinput, &typioparam);
-	return OidInputFunctionCall(typinput, (char *) text, typioparam, -1);
+	appendStringInfo(buf, "%s%s%s %s %s::%s", alias ? alias : "", alias ? "." : "",
+					 column, op, quote_literal_cstr(value),
+					 format_type_extended(type, typmod,
+										  FORMAT_TYPE_TYPEMOD_GIVEN |
+										  FORMAT_TYPE_FORCE_QUALIFY));
 }
 
-char *
-bulk_key_value_to_text(BulkKey *key, int i, Datum value)
+/* A text[] of n strings, or a null Datum for NULL. */
+Datum
+bulk_text_array(char **values, int n)
 {
-	Oid			typoutput;
-	bool		isvarlena;
+	Datum	   *elems;
+	int			i;
 
-	getTypeOutputInfo(key->types[i], &typoutput, &isvarlena);
-	return OidOutputFunctionCall(typoutput, value);
+	if (values == NULL)
+		return (Datum) 0;
+	elems = palloc(sizeof(Datum) * n);
+	for (i = 0; i < n; i++)
+		elems[i] = CStringGetTextDatum(values[i]);
+	return PointerGetDatum(construct_array(elems, n, TEXTOID, -1, false, TYPALIGN_INT));
+}
+
+/* The strings of a text[] (in the current memory context), and how many. */
+char **
+bulk_text_array_values(Datum array, int *n)
+{
+	Datum	   *elems;
+	char	  **values;
+	int			i;
+
+	deconstruct_array(DatumGetArrayTypeP(array), TEXTOID, -1, false, TYPALIGN_INT,
+					  &elems, NULL, n);
+	values = palloc(sizeof(char *) * *n);
+	for (i = 0; i < *n; i++)
+		values[i] = TextDatumGetCString(elems[i]);
+	return values;
+}
+
+/*
+ * Key values from their text forms (one per key column), into the current
+ * memory context, and back: the stored form of positions and part bounds,
+ * written under bulk_key_text_settings().
+ */
+void
+bulk_key_from_text(BulkKey *key, char **text, Datum *values)
+{
+	int			i;
+
+	for (i = 0; i < key->nkeys; i++)
+	{
+		Oid			typinput;
+		Oid			typioparam;
+
+		getTypeInputInfo(key->types[i], &typinput, &typioparam);
+		values[i] = OidInputFunctionCall(typinput, text[i], typioparam, -1);
+	}
+}
+
+char **
+bulk_key_to_text(BulkKey *key, Datum *values)
+{
+	char	  **text = palloc(sizeof(char *) * key->nkeys);
+	int			i;
+
+	for (i = 0; i < key->nkeys; i++)
+	{
+		Oid			typoutput;
+		bool		isvarlena;
+
+		getTypeOutputInfo(key->types[i], &typoutput, &isvarlena);
+		text[i] = OidOutputFunctionCall(typoutput, values[i]);
+	}
+	return text;
 }
 
 /*

@@ -71,6 +71,9 @@ bulk_open_rowtype_table(FunctionCallInfo fcinfo, int argno, const char *what)
 	Oid			relid = OidIsValid(typid) ? get_typ_typrelid(typid) : InvalidOid;
 	Relation	rel;
 
+	/* a standalone composite type (CREATE TYPE ... AS) is no table's */
+	if (OidIsValid(relid) && get_rel_relkind(relid) == RELKIND_COMPOSITE_TYPE)
+		relid = InvalidOid;
 	if (!OidIsValid(relid))
 		ereport(ERROR,
 				(errcode(ERRCODE_DATATYPE_MISMATCH),

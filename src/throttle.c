@@ -58,10 +58,11 @@ elapsed_ms(BulkThrottle *t)
 
 /*
  * Sleep ms milliseconds (any length), answering interrupts and postmaster
- * death at once; a latch set for another reason does not cut it short.
+ * death at once, and ending early when the driver (if any) was asked to
+ * stop; a latch set for another reason does not cut it short.
  */
 void
-bulk_sleep(double ms)
+bulk_sleep(double ms, const BulkDriver *driver)
 {
 	instr_time	start;
 	instr_time	now;
@@ -74,7 +75,7 @@ bulk_sleep(double ms)
 						 (long) Min(left, 60000.0), PG_WAIT_EXTENSION);
 		ResetLatch(MyLatch);
 		CHECK_FOR_INTERRUPTS();
-		if (bulk_stop_check && bulk_stop_check())
+		if (bulk_driver_stopping(driver))
 			return;
 		INSTR_TIME_SET_CURRENT(now);
 		INSTR_TIME_SUBTRACT(now, start);
@@ -129,6 +130,7 @@ bulk_max_replay_lag_ms(void)
 void
 bulk_throttle_pause(BulkThrottle *t, int64 changed, bool report)
 {
+	const BulkDriver *driver = t->args->driver;
 	double		now = elapsed_ms(t);
 	double		wait = t->args->sleep_ms;
 	int64		cap_ms = t->args->max_replication_lag_ms;
@@ -142,8 +144,8 @@ bulk_throttle_pause(BulkThrottle *t, int64 changed, bool report)
 	}
 	if (wait >= 1)
 	{
-		bulk_report_phase("sleeping");
-		bulk_sleep(wait);
+		bulk_driver_phase(driver, "sleeping");
+		bulk_sleep(wait, driver);
 	}
 
 	if (cap_ms > 0)
@@ -153,15 +155,15 @@ bulk_throttle_pause(BulkThrottle *t, int64 changed, bool report)
 
 		while ((lag = bulk_max_replay_lag_ms()) > cap_ms)
 		{
-			if (bulk_stop_check && bulk_stop_check())
+			if (bulk_driver_stopping(driver))
 				break;
-			bulk_report_phase("lag_wait");
+			bulk_driver_phase(driver, "lag_wait");
 			if (report && !told)
 				ereport(NOTICE,
 						(errmsg("waiting while a standby's replay lag (" INT64_FORMAT " ms) exceeds max_replication_lag (" INT64_FORMAT " ms)",
 								lag, cap_ms)));
 			told = true;
-			bulk_sleep(LAG_POLL_MS);
+			bulk_sleep(LAG_POLL_MS, driver);
 		}
 	}
 	t->last_end_ms = elapsed_ms(t);

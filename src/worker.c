@@ -103,16 +103,9 @@ run_sweeper(Oid dboid)
 	BackgroundWorkerHandle *handle;
 	pid_t		pid;
 
-	memset(&worker, 0, sizeof(worker));
-	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
-	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
-	worker.bgw_restart_time = BGW_NEVER_RESTART;
-	snprintf(worker.bgw_library_name, BGW_MAXLEN, "bulk_status");
-	snprintf(worker.bgw_function_name, BGW_MAXLEN, "bulk_sweeper_main");
-	snprintf(worker.bgw_name, BGW_MAXLEN, "bulk_status sweeper");
-	snprintf(worker.bgw_type, BGW_MAXLEN, "bulk_status sweeper");
+	bulk_worker_init(&worker, "bulk_sweeper_main", "bulk_status sweeper",
+					 "bulk_status sweeper");
 	worker.bgw_main_arg = ObjectIdGetDatum(dboid);
-	worker.bgw_notify_pid = MyProcPid;
 
 	if (!RegisterDynamicBackgroundWorker(&worker, &handle))
 		return false;
@@ -259,7 +252,7 @@ end_part(int64 job, int part, const char *state, const char *error,
 	values[2] = CStringGetTextDatum(state);
 	values[3] = error ? CStringGetTextDatum(error) : (Datum) 0;
 	nulls[3] = error ? ' ' : 'n';
-	(void) job_exec("job_part_state",
+	(void) bulk_state_execute("job_part_state",
 					"UPDATE bulk_status.job_part_state SET state = $3, error = COALESCE($4, error),"
 					" pid = NULL, updated = clock_timestamp(),"
 					" finished = CASE WHEN $3 IN ('done', 'failed', 'cancelled')"
@@ -271,7 +264,7 @@ end_part(int64 job, int part, const char *state, const char *error,
 		Oid			t[2] = {INT8OID, TEXTOID};
 		Datum		v[2] = {values[0], CStringGetTextDatum(sqlstate)};
 
-		(void) job_exec("job_state",
+		(void) bulk_state_execute("job_state",
 						"UPDATE bulk_status.job_state SET error_sqlstate = COALESCE(error_sqlstate, $2)"
 						" WHERE id = $1",
 						2, t, v, NULL, SPI_OK_UPDATE);
@@ -319,16 +312,10 @@ start_part(Oid owner, int64 job, int part)
 	bulk_shared->slots[free_slot].part = part;
 	LWLockRelease(bulk_shared->lock);
 
-	memset(&worker, 0, sizeof(worker));
-	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
-	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
-	worker.bgw_restart_time = BGW_NEVER_RESTART;
-	snprintf(worker.bgw_library_name, BGW_MAXLEN, "bulk_status");
-	snprintf(worker.bgw_function_name, BGW_MAXLEN, "bulk_job_worker_main");
-	snprintf(worker.bgw_name, BGW_MAXLEN, "bulk_status job " INT64_FORMAT " part %d", job, part);
-	snprintf(worker.bgw_type, BGW_MAXLEN, "bulk_status job");
+	bulk_worker_init(&worker, "bulk_job_worker_main",
+					 psprintf("bulk_status job " INT64_FORMAT " part %d", job, part),
+					 "bulk_status job");
 	worker.bgw_main_arg = Int32GetDatum(free_slot);
-	worker.bgw_notify_pid = MyProcPid;
 	if (!RegisterDynamicBackgroundWorker(&worker, &handle))
 	{
 		LWLockAcquire(bulk_shared->lock, LW_EXCLUSIVE);
@@ -414,7 +401,7 @@ sweep_part(int64 job, int part, bool *full)
 	int			attempts;
 
 	if (!bulk_job_lock(job) ||
-		job_exec("job_part_state",
+		bulk_state_execute("job_part_state",
 				 "SELECT j.owner::oid, a.oid IS NOT NULL, COALESCE(a.rolcanlogin, false),"
 				 "       j.requested, p.attempts"
 				 "  FROM bulk_status.job_part_state p"
@@ -452,7 +439,7 @@ sweep_part(int64 job, int part, bool *full)
 	{
 		if (start_part(owner, job, part))
 			/* counted: a worker that dies before its first batch is not */
-			(void) job_exec("job_part_state",
+			(void) bulk_state_execute("job_part_state",
 							"UPDATE bulk_status.job_part_state SET attempts = attempts + 1"
 							" WHERE job = $1 AND part = $2",
 							2, argtypes, values, NULL, SPI_OK_UPDATE);
@@ -501,7 +488,7 @@ bulk_sweeper_main(Datum arg)
 	LWLockRelease(bulk_shared->lock);
 
 	/* The parts to look at, in the order the jobs were submitted. */
-	n = job_exec("job_part_state",
+	n = bulk_state_execute("job_part_state",
 				 "SELECT job, part FROM bulk_status.job_part_state"
 				 " WHERE state IN ('queued', 'running') ORDER BY job, part",
 				 0, NULL, NULL, NULL, SPI_OK_SELECT);
@@ -541,6 +528,7 @@ typedef enum StopReason
 	STOP_CANCEL
 } StopReason;
 
+/* A job worker's state: the driver's arg. */
 typedef struct JobWorker
 {
 	int			slot;
@@ -556,31 +544,66 @@ typedef struct JobWorker
 	BulkPosition resume;
 } JobWorker;
 
-static JobWorker *me = NULL;
+/*
+ * The columns of bulk_status.job_part_state a worker reads (after the
+ * job's options and requested, in load_part's select list) and writes
+ * after each batch, by name: PART_COLUMN(i) is column i's name.
+ */
+typedef enum PartColumn
+{
+	PC_STATE,
+	PC_RANGE_LO,
+	PC_RANGE_HI,
+	PC_BLOCK_LO,
+	PC_BLOCK_HI,
+	PC_ROWS_DONE,
+	PC_BATCHES,
+	/* the position: written after every batch, read to resume */
+	PC_TARGET,
+	PC_TARGET_INDEX,
+	PC_STRATEGY,
+	PC_PASS,
+	PC_POSITION,
+	PC_POSITION_BLOCK,
+	PC_RETRY_POSITION,
+	PC_RETRY_BLOCK,
+	PC_SKIPPED,
+	NUM_PART_COLUMNS
+} PartColumn;
+
+static const char *const part_columns[NUM_PART_COLUMNS] = {
+	"state", "range_lo", "range_hi", "block_lo", "block_hi", "rows_done",
+	"batches", "target", "target_index", "strategy", "pass", "position",
+	"position_block", "retry_position", "retry_block", "skipped"
+};
 
 static BulkJobSlot *
-my_slot(void)
+slot_of(JobWorker *w)
 {
-	return &bulk_shared->slots[me->slot];
+	return &bulk_shared->slots[w->slot];
 }
 
+/* Driver: show what the engine does in the job's live figures. */
 static void
-set_phase(const char *phase)
+worker_phase(void *arg, const char *phase)
 {
-	strlcpy(my_slot()->phase, phase, sizeof(my_slot()->phase));
+	BulkJobSlot *slot = slot_of((JobWorker *) arg);
+
+	strlcpy(slot->phase, phase, sizeof(slot->phase));
 }
 
-/* Whether the job was asked to stop; remember which way. */
+/* Driver: whether the job was asked to stop; remember which way. */
 static bool
-stop_requested(void)
+worker_stop_requested(void *arg)
 {
-	BulkJobSlot *slot = my_slot();
+	JobWorker  *w = (JobWorker *) arg;
+	BulkJobSlot *slot = slot_of(w);
 
 	if (slot->cancel_requested)
-		me->stop = STOP_CANCEL;
+		w->stop = STOP_CANCEL;
 	else if (slot->pause_requested)
-		me->stop = STOP_PAUSE;
-	return me->stop != STOP_NONE;
+		w->stop = STOP_PAUSE;
+	return w->stop != STOP_NONE;
 }
 
 static void
@@ -606,6 +629,7 @@ release_slot(int code, Datum arg)
 		SetLatch(latch);
 }
 
+/* Driver: start a transaction, with SPI and a snapshot, if none is open. */
 static void
 worker_begin(void *arg)
 {
@@ -618,9 +642,9 @@ worker_begin(void *arg)
 }
 
 /*
- * Commit the batch (and its position) and report the table statistics,
- * so that autovacuum sees the dead rows as the job goes.  The caller's
- * memory context stays current.
+ * Driver: commit the batch (and its position) and report the table
+ * statistics, so that autovacuum sees the dead rows as the job goes.  The
+ * caller's memory context stays current.
  */
 static void
 worker_commit(void *arg)
@@ -635,67 +659,127 @@ worker_commit(void *arg)
 	pgstat_report_stat(false);
 }
 
+/* Driver: stop before the next batch if asked to, else begin it. */
 static bool
 worker_before_batch(void *arg)
 {
-	if (stop_requested())
+	JobWorker  *w = (JobWorker *) arg;
+
+	if (worker_stop_requested(w))
 	{
-		me->stopped_run = true;
+		w->stopped_run = true;
 		return false;
 	}
-	worker_begin(arg);
-	set_phase("running");
+	worker_begin(w);
+	worker_phase(w, "running");
 	return true;
 }
 
-/* Write the part's position with the batch; refresh the live figures. */
+/*
+ * Driver: write the part's position with the batch, in its transaction;
+ * refresh the live figures.
+ */
 static void
 worker_after_batch(void *arg, const BulkPosition *pos)
 {
-	Oid			argtypes[15] = {INT8OID, INT4OID, OIDOID, INT4OID, TEXTOID, INT4OID,
-		TEXTARRAYOID, INT8OID, TEXTARRAYOID, INT8OID, BOOLOID, INT8OID, INT8OID,
-	INT4OID, INT8OID};
-	Datum		values[15];
-	char		nulls[15];
-	BulkJobSlot *slot = my_slot();
+	JobWorker  *w = (JobWorker *) arg;
+	const PartColumn cols[] = {
+		PC_TARGET, PC_TARGET_INDEX, PC_STRATEGY, PC_PASS, PC_POSITION,
+		PC_POSITION_BLOCK, PC_RETRY_POSITION, PC_RETRY_BLOCK, PC_SKIPPED,
+		PC_ROWS_DONE, PC_BATCHES
+	};
+	Oid			types[lengthof(cols) + 4];
+	Datum		values[lengthof(cols) + 4];
+	char		nulls[lengthof(cols) + 4];
+	StringInfoData sql;
+	BulkJobSlot *slot = slot_of(w);
 	TimestampTz now = GetCurrentTimestamp();
 	long		secs;
 	int			usecs;
 	double		elapsed;
+	int			i;
 
 	memset(nulls, ' ', sizeof(nulls));
-	values[0] = Int64GetDatum(me->job);
-	values[1] = Int32GetDatum(me->part);
-	values[2] = ObjectIdGetDatum(pos->target);
-	nulls[2] = OidIsValid(pos->target) ? ' ' : 'n';
-	values[3] = Int32GetDatum(pos->target_index);
-	values[4] = CStringGetTextDatum(bulk_strategy_name(pos->strategy));
-	values[5] = Int32GetDatum(pos->pass);
-	values[6] = bulk_text_array_param(pos->position, pos->npos, &nulls[6]);
-	values[7] = Int64GetDatum(pos->position_block);
-	values[8] = bulk_text_array_param(pos->retry_position, pos->npos, &nulls[8]);
-	values[9] = Int64GetDatum(pos->retry_block);
-	values[10] = BoolGetDatum(pos->skipped);
-	values[11] = Int64GetDatum(me->base_rows + pos->rows);
-	values[12] = Int64GetDatum(me->base_batches + pos->batches);
-	values[13] = Int32GetDatum(pos->batch_size);
-	values[14] = Int64GetDatum((int64) pos->engine_peak);
-	(void) job_exec("job_part_state",
-					"UPDATE bulk_status.job_part_state SET target = $3::regclass,"
-					" target_index = $4, strategy = $5, pass = $6, position = $7,"
-					" position_block = $8, retry_position = $9, retry_block = $10,"
-					" skipped = $11, rows_done = $12, batches = $13, batch_size = $14,"
-					" engine_peak = GREATEST(engine_peak, $15), attempts = 0,"
-					" updated = clock_timestamp()"
-					" WHERE job = $1 AND part = $2",
-					15, argtypes, values, nulls, SPI_OK_UPDATE);
+	for (i = 0; i < lengthof(cols); i++)
+	{
+		switch (cols[i])
+		{
+			case PC_TARGET:
+				types[i] = OIDOID;
+				values[i] = ObjectIdGetDatum(pos->target);
+				nulls[i] = OidIsValid(pos->target) ? ' ' : 'n';
+				break;
+			case PC_TARGET_INDEX:
+				types[i] = INT4OID;
+				values[i] = Int32GetDatum(pos->target_index);
+				break;
+			case PC_STRATEGY:
+				types[i] = TEXTOID;
+				values[i] = CStringGetTextDatum(bulk_strategy_name(pos->strategy));
+				break;
+			case PC_PASS:
+				types[i] = INT4OID;
+				values[i] = Int32GetDatum(pos->pass);
+				break;
+			case PC_POSITION:
+			case PC_RETRY_POSITION:
+				{
+					char	  **text = cols[i] == PC_POSITION ? pos->position : pos->retry_position;
+
+					types[i] = TEXTARRAYOID;
+					values[i] = bulk_text_array(text, pos->npos);
+					nulls[i] = text ? ' ' : 'n';
+				}
+				break;
+			case PC_POSITION_BLOCK:
+			case PC_RETRY_BLOCK:
+				types[i] = INT8OID;
+				values[i] = Int64GetDatum(cols[i] == PC_POSITION_BLOCK ?
+										  pos->position_block : pos->retry_block);
+				break;
+			case PC_SKIPPED:
+				types[i] = BOOLOID;
+				values[i] = BoolGetDatum(pos->skipped);
+				break;
+			case PC_ROWS_DONE:
+			case PC_BATCHES:
+				types[i] = INT8OID;
+				values[i] = Int64GetDatum(cols[i] == PC_ROWS_DONE ?
+										  w->base_rows + pos->rows :
+										  w->base_batches + pos->batches);
+				break;
+			default:
+				elog(ERROR, "job part column %d is not written after a batch", cols[i]);
+		}
+	}
+	/* then the figures that are not simply set, and the part's key */
+	types[i] = INT4OID;
+	values[i++] = Int32GetDatum(pos->batch_size);
+	types[i] = INT8OID;
+	values[i++] = Int64GetDatum((int64) pos->engine_peak);
+	types[i] = INT8OID;
+	values[i++] = Int64GetDatum(w->job);
+	types[i] = INT4OID;
+	values[i++] = Int32GetDatum(w->part);
+
+	initStringInfo(&sql);
+	appendStringInfoString(&sql, "UPDATE bulk_status.job_part_state SET ");
+	for (i = 0; i < lengthof(cols); i++)
+		appendStringInfo(&sql, "%s = $%d%s, ", part_columns[cols[i]], i + 1,
+						 cols[i] == PC_TARGET ? "::regclass" : "");
+	appendStringInfo(&sql, "batch_size = $%d, engine_peak = GREATEST(engine_peak, $%d),"
+					 " attempts = 0, updated = clock_timestamp()"
+					 " WHERE job = $%d AND part = $%d",
+					 i + 1, i + 2, i + 3, i + 4);
+	(void) bulk_state_execute("job_part_state", sql.data, i + 4, types, values, nulls,
+							  SPI_OK_UPDATE);
 
 	/* rows/s: a moving average over batches, pauses included */
-	TimestampDifference(me->last_batch, now, &secs, &usecs);
+	TimestampDifference(w->last_batch, now, &secs, &usecs);
 	elapsed = secs + usecs / 1e6;
-	me->last_batch = now;
-	slot->rows_done = me->base_rows + pos->rows;
-	slot->batches = me->base_batches + pos->batches;
+	w->last_batch = now;
+	slot->rows_done = w->base_rows + pos->rows;
+	slot->batches = w->base_batches + pos->batches;
 	slot->batch_size = pos->batch_size;
 	slot->engine_peak = (int64) pos->engine_peak;
 	if (elapsed > 0)
@@ -704,174 +788,159 @@ worker_after_batch(void *arg, const BulkPosition *pos)
 	pgstat_report_activity(STATE_RUNNING,
 						   psprintf("bulk_status job " INT64_FORMAT " part %d: %s %s, "
 									INT64_FORMAT " rows in " INT64_FORMAT " batches",
-									me->job, me->part,
-									me->args.delete_rows ? "purge of" :
-									me->args.any_from ? "stamp of" : "transition of",
-									me->relname, slot->rows_done, slot->batches));
+									w->job, w->part,
+									w->args.delete_rows ? "purge of" :
+									w->args.any_from ? "stamp of" : "transition of",
+									w->relname, slot->rows_done, slot->batches));
 }
 
-/* A stored text[] (column col of the tuple) as strings, or NULL. */
+/* Column col of a part's row as a text[]'s strings, or NULL. */
 static char **
-text_array_values(HeapTuple tup, TupleDesc desc, int col, int *n)
+part_text_array(HeapTuple tup, TupleDesc desc, int col, int *n)
 {
 	bool		isnull;
 	Datum		d = SPI_getbinval(tup, desc, col, &isnull);
-	Datum	   *elems;
-	char	  **values;
-	int			i;
 
-	if (isnull)
-		return NULL;
-	deconstruct_array(DatumGetArrayTypeP(d), TEXTOID, -1, false, TYPALIGN_INT,
-					  &elems, NULL, n);
-	values = palloc(sizeof(char *) * *n);
-	for (i = 0; i < *n; i++)
-		values[i] = TextDatumGetCString(elems[i]);
-	return values;
+	return isnull ? NULL : bulk_text_array_values(d, n);
 }
 
-static char *
-string_or_null(HeapTuple tup, TupleDesc desc, int col)
+/* Column col of a part's row as an int8, 0 for NULL. */
+static int64
+part_int64(HeapTuple tup, TupleDesc desc, int col)
 {
-	return SPI_getvalue(tup, desc, col);
+	bool		isnull;
+	Datum		d = SPI_getbinval(tup, desc, col, &isnull);
+
+	return isnull ? 0 : DatumGetInt64(d);
 }
 
 /*
- * Read the job and the part into me (in the current memory context),
+ * Read where the part stopped, if it ran before, from the part's columns
+ * (the first of them at column first): the position it resumes from.
+ */
+static void
+load_resume(JobWorker *w, HeapTuple tup, TupleDesc desc, int first)
+{
+	BulkPosition *r = &w->resume;
+	bool		isnull;
+	int			n;
+
+	(void) SPI_getbinval(tup, desc, first + PC_TARGET_INDEX, &isnull);
+	if (isnull)
+		return;					/* it never ran */
+	r->target = DatumGetObjectId(SPI_getbinval(tup, desc, first + PC_TARGET, &isnull));
+	if (isnull)
+		r->target = InvalidOid;
+	r->target_index = DatumGetInt32(SPI_getbinval(tup, desc, first + PC_TARGET_INDEX, &isnull));
+	r->strategy = bulk_parse_strategy(SPI_getvalue(tup, desc, first + PC_STRATEGY));
+	r->pass = DatumGetInt32(SPI_getbinval(tup, desc, first + PC_PASS, &isnull));
+	r->position = part_text_array(tup, desc, first + PC_POSITION, &r->npos);
+	r->position_block = part_int64(tup, desc, first + PC_POSITION_BLOCK);
+	r->retry_position = part_text_array(tup, desc, first + PC_RETRY_POSITION, &n);
+	r->retry_block = part_int64(tup, desc, first + PC_RETRY_BLOCK);
+	r->skipped = DatumGetBool(SPI_getbinval(tup, desc, first + PC_SKIPPED, &isnull));
+	w->args.part.resume = r;
+}
+
+/*
+ * Read the job and the part into w (in the current memory context),
  * locking the job's row, then the part's; false if there is nothing to
- * run.
+ * run.  The select list: the job's options (options.c), its kind,
+ * search_path and request, its number of parts, then the part's columns.
  */
 static bool
-load_part(void)
+load_part(JobWorker *w)
 {
 	Oid			argtypes[2] = {INT8OID, INT4OID};
-	Datum		values[2] = {Int64GetDatum(me->job), Int32GetDatum(me->part)};
+	Datum		values[2] = {Int64GetDatum(w->job), Int32GetDatum(w->part)};
+	int			nopts = bulk_job_options_count();
+	int			first;			/* column of the first part column */
+	StringInfoData sql;
 	HeapTuple	tup;
 	TupleDesc	desc;
-	BulkTransitionArgs *a = &me->args;
+	BulkTransitionArgs *a = &w->args;
 	bool		isnull;
 	char	   *kind;
 	char	   *requested;
 	char	   *state;
 	int			n;
+	int			i;
 
-	if (!bulk_job_lock(me->job) ||
-		job_exec("job_part_state",
-				 "SELECT j.kind, j.relid::oid, j.from_status, j.to_status, j.filter,"
-				 "  j.status_column::text, j.batch_size, j.strategy, j.sleep_ms,"
-				 "  j.lock_timeout_ms, j.max_retries, j.skip_locked, j.max_rows_per_sec,"
-				 "  j.target_batch_ms, j.min_batch_size, j.max_batch_size,"
-				 "  j.max_replication_lag_ms, j.source::oid, j.workers, j.search_path,"
-				 "  j.requested, p.state, p.range_lo, p.range_hi, p.block_lo, p.block_hi,"
-				 "  p.target::oid, p.target_index, p.strategy, p.pass, p.position,"
-				 "  p.position_block, p.retry_position, p.retry_block, p.skipped,"
-				 "  p.rows_done, p.batches, (SELECT count(*) FROM bulk_status.job_part_state q"
-				 "   WHERE q.job = j.id)::int4"
-				 " FROM bulk_status.job_state j"
-				 " JOIN bulk_status.job_part_state p ON p.job = j.id"
-				 " WHERE j.id = $1 AND p.part = $2 FOR UPDATE OF p",
-				 2, argtypes, values, NULL, SPI_OK_SELECT) == 0)
+	initStringInfo(&sql);
+	appendStringInfoString(&sql, "SELECT ");
+	bulk_job_options_select(&sql, "j");
+	appendStringInfoString(&sql, ", j.kind, j.search_path, j.requested,"
+						   " (SELECT count(*) FROM bulk_status.job_part_state q"
+						   "   WHERE q.job = j.id)::int4");
+	for (i = 0; i < NUM_PART_COLUMNS; i++)
+		appendStringInfo(&sql, ", p.%s", part_columns[i]);
+	appendStringInfoString(&sql, " FROM bulk_status.job_state j"
+						   " JOIN bulk_status.job_part_state p ON p.job = j.id"
+						   " WHERE j.id = $1 AND p.part = $2 FOR UPDATE OF p");
+	first = nopts + 5;
+
+	if (!bulk_job_lock(w->job) ||
+		bulk_state_execute("job_part_state", sql.data, 2, argtypes, values, NULL,
+						   SPI_OK_SELECT) == 0)
 		return false;
 	tup = SPI_tuptable->vals[0];
 	desc = SPI_tuptable->tupdesc;
 
-	requested = string_or_null(tup, desc, 21);
-	state = SPI_getvalue(tup, desc, 22);
+	requested = SPI_getvalue(tup, desc, nopts + 3);
+	state = SPI_getvalue(tup, desc, first + PC_STATE);
 	if (strcmp(state, "queued") != 0 && strcmp(state, "running") != 0)
 		return false;
 	if (requested)
 	{
-		me->stop = strcmp(requested, "cancel") == 0 ? STOP_CANCEL : STOP_PAUSE;
+		w->stop = strcmp(requested, "cancel") == 0 ? STOP_CANCEL : STOP_PAUSE;
 		return false;
 	}
 
 	memset(a, 0, sizeof(BulkTransitionArgs));
-	kind = SPI_getvalue(tup, desc, 1);
+	bulk_job_options_read(tup, desc, 1, a);
+	kind = SPI_getvalue(tup, desc, nopts + 1);
 	a->delete_rows = strcmp(kind, "purge") == 0;
 	a->any_from = strcmp(kind, "stamp") == 0;
-	a->relid = DatumGetObjectId(SPI_getbinval(tup, desc, 2, &isnull));
-	a->from_status = string_or_null(tup, desc, 3);
-	a->to_status = string_or_null(tup, desc, 4);
-	a->filter = string_or_null(tup, desc, 5);
-	a->status_column = SPI_getvalue(tup, desc, 6);
-	a->batch_size = DatumGetInt32(SPI_getbinval(tup, desc, 7, &isnull));
-	a->strategy = bulk_parse_strategy(SPI_getvalue(tup, desc, 8));
-	a->sleep_ms = DatumGetInt32(SPI_getbinval(tup, desc, 9, &isnull));
-	a->lock_timeout_ms = DatumGetInt32(SPI_getbinval(tup, desc, 10, &isnull));
-	a->max_retries = DatumGetInt32(SPI_getbinval(tup, desc, 11, &isnull));
-	a->skip_locked = DatumGetBool(SPI_getbinval(tup, desc, 12, &isnull));
-	a->max_rows_per_sec = DatumGetInt32(SPI_getbinval(tup, desc, 13, &isnull));
-	a->target_batch_ms = DatumGetInt32(SPI_getbinval(tup, desc, 14, &isnull));
-	a->min_batch_size = DatumGetInt32(SPI_getbinval(tup, desc, 15, &isnull));
-	a->max_batch_size = DatumGetInt32(SPI_getbinval(tup, desc, 16, &isnull));
-	a->max_replication_lag_ms = DatumGetInt64(SPI_getbinval(tup, desc, 17, &isnull));
-	a->source = DatumGetObjectId(SPI_getbinval(tup, desc, 18, &isnull));
-	if (isnull)
-		a->source = InvalidOid;
-	a->part_count = DatumGetInt32(SPI_getbinval(tup, desc, 38, &isnull));
-	a->part_index = me->part;
-	(void) set_config_option("search_path", SPI_getvalue(tup, desc, 20), PGC_USERSET,
+	(void) set_config_option("search_path", SPI_getvalue(tup, desc, nopts + 2), PGC_USERSET,
 							 PGC_S_SESSION, GUC_ACTION_SET, true, 0, false);
-
-	a->range_lo = text_array_values(tup, desc, 23, &a->range_nkeys);
-	a->range_hi = text_array_values(tup, desc, 24, &n);
-	if (a->range_hi)
-		a->range_nkeys = n;
-	a->block_lo = DatumGetInt64(SPI_getbinval(tup, desc, 25, &isnull));
-	if (isnull)
-		a->block_lo = 0;
-	a->block_hi = DatumGetInt64(SPI_getbinval(tup, desc, 26, &isnull));
-	if (isnull)
-		a->block_hi = 0;
-
-	/* where it stopped, if it ran before */
-	(void) SPI_getbinval(tup, desc, 28, &isnull);
-	if (!isnull)
-	{
-		BulkPosition *r = &me->resume;
-
-		r->target = DatumGetObjectId(SPI_getbinval(tup, desc, 27, &isnull));
-		if (isnull)
-			r->target = InvalidOid;
-		r->target_index = DatumGetInt32(SPI_getbinval(tup, desc, 28, &isnull));
-		r->strategy = bulk_parse_strategy(SPI_getvalue(tup, desc, 29));
-		r->pass = DatumGetInt32(SPI_getbinval(tup, desc, 30, &isnull));
-		r->position = text_array_values(tup, desc, 31, &r->npos);
-		r->position_block = DatumGetInt64(SPI_getbinval(tup, desc, 32, &isnull));
-		r->retry_position = text_array_values(tup, desc, 33, &n);
-		r->retry_block = DatumGetInt64(SPI_getbinval(tup, desc, 34, &isnull));
-		r->skipped = DatumGetBool(SPI_getbinval(tup, desc, 35, &isnull));
-		a->resume = r;
-	}
-	me->base_rows = DatumGetInt64(SPI_getbinval(tup, desc, 36, &isnull));
-	me->base_batches = DatumGetInt64(SPI_getbinval(tup, desc, 37, &isnull));
-	me->relname = get_rel_name(a->relid) ? quote_identifier(get_rel_name(a->relid)) : "?";
+	a->part.count = DatumGetInt32(SPI_getbinval(tup, desc, nopts + 4, &isnull));
+	a->part.index = w->part;
+	a->part.range_lo = part_text_array(tup, desc, first + PC_RANGE_LO, &a->part.range_nkeys);
+	a->part.range_hi = part_text_array(tup, desc, first + PC_RANGE_HI, &n);
+	if (a->part.range_hi)
+		a->part.range_nkeys = n;
+	a->part.block_lo = part_int64(tup, desc, first + PC_BLOCK_LO);
+	a->part.block_hi = part_int64(tup, desc, first + PC_BLOCK_HI);
+	load_resume(w, tup, desc, first);
+	w->base_rows = part_int64(tup, desc, first + PC_ROWS_DONE);
+	w->base_batches = part_int64(tup, desc, first + PC_BATCHES);
+	w->relname = get_rel_name(a->relid) ? quote_identifier(get_rel_name(a->relid)) : "?";
 	return true;
 }
 
 /* Mark the part running, and the job if it was not yet. */
 static void
-mark_running(void)
+mark_running(JobWorker *w)
 {
 	Oid			argtypes[3] = {INT8OID, INT4OID, INT4OID};
-	Datum		values[3] = {Int64GetDatum(me->job), Int32GetDatum(me->part),
+	Datum		values[3] = {Int64GetDatum(w->job), Int32GetDatum(w->part),
 	Int32GetDatum(MyProcPid)};
 
-	(void) job_exec("job_part_state",
-					"UPDATE bulk_status.job_part_state SET state = 'running', pid = $3,"
-					" started = COALESCE(started, clock_timestamp()),"
-					" updated = clock_timestamp() WHERE job = $1 AND part = $2",
-					3, argtypes, values, NULL, SPI_OK_UPDATE);
-	(void) job_exec("job_state",
-					"UPDATE bulk_status.job_state SET state = 'running',"
-					" started = COALESCE(started, clock_timestamp())"
-					" WHERE id = $1 AND state IN ('queued', 'running')",
-					1, argtypes, values, NULL, SPI_OK_UPDATE);
+	(void) bulk_state_execute("job_part_state",
+							  "UPDATE bulk_status.job_part_state SET state = 'running', pid = $3,"
+							  " started = COALESCE(started, clock_timestamp()),"
+							  " updated = clock_timestamp() WHERE job = $1 AND part = $2",
+							  3, argtypes, values, NULL, SPI_OK_UPDATE);
+	(void) bulk_state_execute("job_state",
+							  "UPDATE bulk_status.job_state SET state = 'running',"
+							  " started = COALESCE(started, clock_timestamp())"
+							  " WHERE id = $1 AND state IN ('queued', 'running')",
+							  1, argtypes, values, NULL, SPI_OK_UPDATE);
 }
 
 /* Record how the part ended, in a transaction of its own. */
 static void
-finish_part(const char *state, ErrorData *edata)
+finish_part(JobWorker *w, const char *state, ErrorData *edata)
 {
 	/*
 	 * A cancel interrupts the batch in flight; its SIGINT may still come
@@ -879,39 +948,91 @@ finish_part(const char *state, ErrorData *edata)
 	 */
 	HOLD_CANCEL_INTERRUPTS();
 	QueryCancelPending = false;
-	worker_begin(NULL);
-	end_part(me->job, me->part, state, edata ? edata->message : NULL,
+	worker_begin(w);
+	end_part(w->job, w->part, state, edata ? edata->message : NULL,
 			 edata ? unpack_sql_state(edata->sqlerrcode) : NULL);
-	worker_commit(NULL);
+	worker_commit(w);
 	RESUME_CANCEL_INTERRUPTS();
+}
+
+/*
+ * Run the part's walk with the job driver; return how the part ends:
+ * done, cancelled, paused, or failed (with the error in *edata).
+ */
+static const char *
+run_part(JobWorker *w, MemoryContext cxt, ErrorData **edata)
+{
+	BulkDriver	driver = {
+		w, worker_begin, worker_before_batch, worker_after_batch, worker_commit,
+		worker_phase, worker_stop_requested
+	};
+
+	w->args.driver = &driver;
+	w->args.run_parent = cxt;
+	*edata = NULL;
+	PG_TRY();
+	{
+		MemoryContextSwitchTo(cxt);
+		(void) bulk_transition_run(&w->args, false);
+		MemoryContextSwitchTo(cxt);
+		if (IsTransactionState())
+			worker_commit(w);
+	}
+	PG_CATCH();
+	{
+		HOLD_INTERRUPTS();
+		MemoryContextSwitchTo(cxt);
+		*edata = CopyErrorData();
+		EmitErrorReport();
+		FlushErrorState();
+		AbortCurrentTransaction();
+		/* a cancel may have interrupted the batch: that is not a failure */
+		QueryCancelPending = false;
+		RESUME_INTERRUPTS();
+		MemoryContextSwitchTo(cxt);
+	}
+	PG_END_TRY();
+	w->args.driver = NULL;
+
+	if (*edata != NULL)
+	{
+		if (worker_stop_requested(w) && w->stop == STOP_CANCEL)
+		{
+			*edata = NULL;
+			return "cancelled";
+		}
+		return "failed";
+	}
+	return !w->stopped_run ? "done" :
+		w->stop == STOP_CANCEL ? "cancelled" : "paused";
 }
 
 void
 bulk_job_worker_main(Datum arg)
 {
-	static const BulkDriver driver = {
-		NULL, worker_begin, worker_before_batch, worker_after_batch, worker_commit
-	};
 	MemoryContext cxt;
+	JobWorker  *w;
 	BulkJobSlot *slot;
 	Oid			dboid;
 	Oid			owner;
+	const char *end;
+	ErrorData  *edata;
 
 	cxt = AllocSetContextCreate(TopMemoryContext, "bulk_status job",
 								ALLOCSET_DEFAULT_SIZES);
-	me = MemoryContextAllocZero(cxt, sizeof(JobWorker));
-	me->slot = DatumGetInt32(arg);
-	slot = my_slot();
+	w = MemoryContextAllocZero(cxt, sizeof(JobWorker));
+	w->slot = DatumGetInt32(arg);
+	slot = slot_of(w);
 
 	LWLockAcquire(bulk_shared->lock, LW_EXCLUSIVE);
 	slot->pid = MyProcPid;
 	slot->latch = MyLatch;
 	dboid = slot->dboid;
 	owner = slot->owner;
-	me->job = slot->job;
-	me->part = slot->part;
+	w->job = slot->job;
+	w->part = slot->part;
 	LWLockRelease(bulk_shared->lock);
-	before_shmem_exit(release_slot, Int32GetDatum(me->slot));
+	before_shmem_exit(release_slot, Int32GetDatum(w->slot));
 
 	pqsignal(SIGTERM, die);
 	pqsignal(SIGINT, StatementCancelHandler);
@@ -922,67 +1043,33 @@ bulk_job_worker_main(Datum arg)
 	 * major lets a worker connect as a NOLOGIN role (BULK_NOLOGIN_OWNERS).
 	 */
 	BackgroundWorkerInitializeConnectionByOid(dboid, owner, BULK_CONNECT_AS_OWNER_FLAGS);
-	pgstat_report_appname(psprintf("bulk_status job " INT64_FORMAT, me->job));
-	bulk_phase_hook = set_phase;
-	bulk_stop_check = stop_requested;
+	pgstat_report_appname(psprintf("bulk_status job " INT64_FORMAT, w->job));
 
 	/* Key values are stored as text written under these settings. */
 	bulk_set_key_text_settings(GUC_ACTION_SET);
 	(void) set_config_option("bulk_status.progress_interval", "0", PGC_USERSET,
 							 PGC_S_SESSION, GUC_ACTION_SET, true, 0, false);
 
-	worker_begin(NULL);
+	worker_begin(w);
 	MemoryContextSwitchTo(cxt);
-	if (!load_part())
+	if (!load_part(w))
 	{
 		HOLD_CANCEL_INTERRUPTS();
-		if (me->stop != STOP_NONE)
-			end_part(me->job, me->part, me->stop == STOP_CANCEL ? "cancelled" : "paused",
+		if (w->stop != STOP_NONE)
+			end_part(w->job, w->part, w->stop == STOP_CANCEL ? "cancelled" : "paused",
 					 NULL, NULL);
-		worker_commit(NULL);
+		worker_commit(w);
 		proc_exit(0);
 	}
-	mark_running();
-	slot->rows_done = me->base_rows;
-	slot->batches = me->base_batches;
-	me->last_batch = GetCurrentTimestamp();
+	mark_running(w);
+	slot->rows_done = w->base_rows;
+	slot->batches = w->base_batches;
+	w->last_batch = GetCurrentTimestamp();
 	pgstat_report_activity(STATE_RUNNING,
 						   psprintf("bulk_status job " INT64_FORMAT " part %d: starting",
-									me->job, me->part));
+									w->job, w->part));
 
-	me->args.driver = &driver;
-	me->args.run_parent = cxt;
-	PG_TRY();
-	{
-		MemoryContextSwitchTo(cxt);
-		(void) bulk_transition_run(&me->args, false);
-		MemoryContextSwitchTo(cxt);
-		if (IsTransactionState())
-			worker_commit(NULL);
-	}
-	PG_CATCH();
-	{
-		ErrorData  *edata;
-
-		HOLD_INTERRUPTS();
-		MemoryContextSwitchTo(cxt);
-		edata = CopyErrorData();
-		EmitErrorReport();
-		FlushErrorState();
-		AbortCurrentTransaction();
-		/* a cancel may have interrupted the batch: that is not a failure */
-		QueryCancelPending = false;
-		RESUME_INTERRUPTS();
-		MemoryContextSwitchTo(cxt);
-		if (stop_requested() && me->stop == STOP_CANCEL)
-			finish_part("cancelled", NULL);
-		else
-			finish_part("failed", edata);
-		proc_exit(0);
-	}
-	PG_END_TRY();
-
-	finish_part(!me->stopped_run ? "done" :
-				me->stop == STOP_CANCEL ? "cancelled" : "paused", NULL);
+	end = run_part(w, cxt, &edata);
+	finish_part(w, end, edata);
 	proc_exit(0);
 }
