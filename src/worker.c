@@ -61,6 +61,9 @@
 /* A part whose worker failed to start this many times fails. */
 #define MAX_START_ATTEMPTS	5
 
+/* The longest a sweep waits for a job's row (lock_timeout). */
+#define SWEEP_LOCK_TIMEOUT	"1s"
+
 /*
  * Launcher
  */
@@ -448,6 +451,38 @@ sweep_part(int64 job, int part, bool *full)
 	}
 }
 
+/*
+ * Sweep one part in a transaction of its own; false if its job's row was
+ * locked for longer than SWEEP_LOCK_TIMEOUT (the transaction then rolled
+ * back, and nothing changed).  Any other error ends the sweeper.
+ */
+static bool
+sweep_part_in_transaction(int64 job, int part, bool *full, MemoryContext cxt)
+{
+	volatile bool swept = true;
+
+	sweeper_begin();
+	PG_TRY();
+	{
+		sweep_part(job, part, full);
+		sweeper_commit();
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(cxt);
+		edata = CopyErrorData();
+		if (edata->sqlerrcode != ERRCODE_LOCK_NOT_AVAILABLE)
+			PG_RE_THROW();
+		FlushErrorState();
+		AbortCurrentTransaction();
+		swept = false;
+	}
+	PG_END_TRY();
+	return swept;
+}
+
 void
 bulk_sweeper_main(Datum arg)
 {
@@ -458,6 +493,7 @@ bulk_sweeper_main(Datum arg)
 	uint64		n;
 	uint64		i;
 	bool		full = false;
+	bool		skipped = false;
 
 	pqsignal(SIGTERM, die);
 	BackgroundWorkerUnblockSignals();
@@ -505,15 +541,24 @@ bulk_sweeper_main(Datum arg)
 	}
 	sweeper_commit();
 
-	/* Each part in a transaction of its own, holding one job's row. */
+	/*
+	 * Each part in a transaction of its own, holding one job's row.  A
+	 * sweep waits at most SWEEP_LOCK_TIMEOUT for a job's row: a session that
+	 * holds it (a pause in an open transaction, say) must not stall the
+	 * launcher, which waits for each sweeper in turn.  Such a part is left
+	 * for the sweep this one asks for as it ends.
+	 */
+	(void) set_config_option("lock_timeout", SWEEP_LOCK_TIMEOUT, PGC_SUSET,
+							 PGC_S_SESSION, GUC_ACTION_SET, true, 0, false);
 	for (i = 0; i < n; i++)
 	{
 		if (has_live_worker(jobs[i], parts[i]))
 			continue;
-		sweeper_begin();
-		sweep_part(jobs[i], parts[i], &full);
-		sweeper_commit();
+		if (!sweep_part_in_transaction(jobs[i], parts[i], &full, cxt))
+			skipped = true;
 	}
+	if (skipped)
+		bulk_request_sweep(dboid);
 	proc_exit(0);
 }
 
