@@ -32,6 +32,33 @@ SELECT bulk_status.submit(0, 'SYNCED', 'X');
 SELECT bulk_status.submit('pg_class', 'SYNCED', 'X');
 SELECT bulk_status.submit_purge('jobs_files', 'DELETED', status_column => 'nope');
 SELECT bulk_status.submit_stamp('jobs_files', 'nope', 'x');
+
+-- A filter the caller could not run is refused at submit (42501), as CALL
+-- refuses it at its first batch: a table it may not read, a function it
+-- may not execute, a column it may not select.
+CREATE TABLE jobs_secret (id bigint);
+CREATE FUNCTION jobs_secret_fn(bigint) RETURNS boolean LANGUAGE sql AS 'SELECT true';
+REVOKE EXECUTE ON FUNCTION jobs_secret_fn(bigint) FROM PUBLIC;
+CREATE ROLE jobs_filter LOGIN;
+GRANT SELECT (id, status), UPDATE (status) ON jobs_files TO jobs_filter;
+SET ROLE jobs_filter;
+SELECT bulk_status.submit('jobs_files', 'SYNCED', 'X', filter => 'id IN (SELECT id FROM jobs_secret)');
+SELECT bulk_status.submit('jobs_files', 'SYNCED', 'X', filter => 'jobs_secret_fn(id)');
+SELECT bulk_status.submit('jobs_files', 'SYNCED', 'X', filter => $$name <> 'x'$$);
+SELECT bulk_status.submit_stamp('jobs_files', 'status', 'X', filter => 'jobs_secret_fn(id)');
+RESET ROLE;
+DROP TABLE jobs_secret;
+DROP FUNCTION jobs_secret_fn(bigint);
+REVOKE ALL ON jobs_files FROM jobs_filter;
+DROP ROLE jobs_filter;
+
+-- A temporary table (or source) is refused (0A000): the worker's session
+-- could not see it.
+CREATE TEMPORARY TABLE jobs_temp (id bigint PRIMARY KEY, status text NOT NULL);
+SELECT bulk_status.submit('jobs_temp', 'SYNCED', 'X');
+SELECT bulk_status.submit('jobs_files', 'SYNCED', 'X', source => 'jobs_temp');
+SELECT bulk_status.submit_purge('jobs_temp', 'SYNCED');
+DROP TABLE jobs_temp;
 SELECT count(*) AS no_jobs FROM bulk_status.jobs;
 
 -- (A NOLOGIN owner: jobs_nologin, whose answer depends on the major.)
