@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The bulk_status benchmark: transitions, background jobs, scans and the
 # file-sync cycle side by side with what PostgreSQL offers natively, on the
-# files table of DESIGN.md.
+# files table of a file-sync cache (README, "The sync cycle").
 #
 #   bash test/bench/bench.sh [--rows N[,N...]] [--quick] [--out DIR]
 #
@@ -516,7 +516,7 @@ run_transitions() {
     fi
 }
 
-# One sync cycle (DESIGN.md's file-sync workload) on a fresh clone of the
+# One sync cycle (the file-sync workload of README's "The sync cycle") on a fresh clone of the
 # template: the files table as the last run left it, and seen_files, the
 # paths this run saw (95%).  Every SYNCED file not seen ends DELETED.
 #   naive:      three UPDATEs (prepare, mark from seen_files, finalize)

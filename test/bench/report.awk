@@ -290,11 +290,11 @@ function change(a, b) {
 
 function yesno(ok) { return ok ? "met" : "**not met**" }
 
-# The targets of DESIGN.md against this run's largest size.
+# The targets (README, "Performance") against this run's largest size.
 function targets(    d, u, p, k, r, worst, maxrss, s, f, c, fc, ks, kb, x, hu, ha, wflat, a, w, g) {
     d = big SUBSEP "transition" SUBSEP "dense" SUBSEP "no"
     if (!((d SUBSEP "update") in have)) return
-    print "## Targets of DESIGN.md, " commas(big) " rows"
+    print "## Targets, " commas(big) " rows"
     print ""
     print "| target | measured | |"
     print "| --- | --- | --- |"
