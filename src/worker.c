@@ -383,6 +383,17 @@ has_live_worker(int64 job, int part)
 	return live;
 }
 
+/* The value of the result column called name. */
+static Datum
+column(HeapTuple tup, TupleDesc desc, const char *name, bool *isnull)
+{
+	int			col = SPI_fnumber(desc, name);
+
+	if (col <= 0)
+		elog(ERROR, "no column \"%s\" in a job table's result", name);
+	return SPI_getbinval(tup, desc, col, isnull);
+}
+
 /*
  * Sweep one part, in the current transaction: with its job's row locked
  * first (the lock order of jobs.c), read it again, then end it (cancelled,
@@ -405,8 +416,8 @@ sweep_part(int64 job, int part, bool *full)
 
 	if (!bulk_job_lock(job) ||
 		bulk_state_execute("job_part_state",
-				 "SELECT j.owner::oid, a.oid IS NOT NULL, COALESCE(a.rolcanlogin, false),"
-				 "       j.requested, p.attempts"
+				 "SELECT j.owner::oid AS owner, a.oid IS NOT NULL AS owner_exists,"
+				 "       COALESCE(a.rolcanlogin, false) AS canlogin, j.requested, p.attempts"
 				 "  FROM bulk_status.job_part_state p"
 				 "  JOIN bulk_status.job_state j ON j.id = p.job"
 				 "  LEFT JOIN pg_catalog.pg_authid a ON a.oid = j.owner"
@@ -419,11 +430,11 @@ sweep_part(int64 job, int part, bool *full)
 
 	tup = SPI_tuptable->vals[0];
 	desc = SPI_tuptable->tupdesc;
-	owner = DatumGetObjectId(SPI_getbinval(tup, desc, 1, &isnull));
-	owner_exists = DatumGetBool(SPI_getbinval(tup, desc, 2, &isnull));
-	canlogin = DatumGetBool(SPI_getbinval(tup, desc, 3, &isnull));
-	requested = SPI_getvalue(tup, desc, 4);
-	attempts = DatumGetInt32(SPI_getbinval(tup, desc, 5, &isnull));
+	owner = DatumGetObjectId(column(tup, desc, "owner", &isnull));
+	owner_exists = DatumGetBool(column(tup, desc, "owner_exists", &isnull));
+	canlogin = DatumGetBool(column(tup, desc, "canlogin", &isnull));
+	requested = SPI_getvalue(tup, desc, SPI_fnumber(desc, "requested"));
+	attempts = DatumGetInt32(column(tup, desc, "attempts", &isnull));
 
 	if (requested && strcmp(requested, "cancel") == 0)
 		end_part(job, part, "cancelled", NULL, NULL);
