@@ -185,20 +185,21 @@ check_options(const BulkTransitionArgs *args)
 				 errmsg("max_batch_size must not be less than min_batch_size")));
 }
 
-/* Store an option's SQL value (not NULL) in its field. */
+/*
+ * Store an option's value (not NULL) in its field: an argument's SQL value,
+ * or with stored, its job_state column's (checked when it was submitted).
+ */
 static void
-set_option(BulkTransitionArgs *args, const BulkOption *opt, Datum value)
+set_option(BulkTransitionArgs *args, const BulkOption *opt, Datum value, bool stored)
 {
 	void	   *f = field(args, opt);
 
 	switch (opt->kind)
 	{
 		case OPT_RELATION:
-			*(Oid *) f = DatumGetObjectId(value);
-			break;
 		case OPT_SOURCE:
 			*(Oid *) f = DatumGetObjectId(value);
-			if (!OidIsValid(*(Oid *) f))
+			if (opt->kind == OPT_SOURCE && !OidIsValid(*(Oid *) f))
 				ereport(ERROR,
 						(errcode(ERRCODE_UNDEFINED_TABLE),
 						 errmsg("source relation with OID 0 does not exist"),
@@ -220,6 +221,9 @@ set_option(BulkTransitionArgs *args, const BulkOption *opt, Datum value)
 			*(BulkStrategy *) f = bulk_parse_strategy(TextDatumGetCString(value));
 			break;
 		case OPT_INTERVAL_MS:
+			if (stored)
+				*(int64 *) f = DatumGetInt64(value);
+			else
 			{
 				/* at least 1 ms, at most about a century */
 				double		ms = bulk_interval_ms(DatumGetIntervalP(value));
@@ -275,7 +279,7 @@ bulk_read_options(FunctionCallInfo fcinfo, BulkTransitionArgs *args)
 			continue;
 		seen[opt[i]] = true;
 		if (!PG_ARGISNULL(i))
-			set_option(args, &options[opt[i]], PG_GETARG_DATUM(i));
+			set_option(args, &options[opt[i]], PG_GETARG_DATUM(i), false);
 	}
 	if (!seen[find_option("min_batch_size")])
 		args->min_batch_size = 1;
@@ -394,40 +398,13 @@ bulk_job_options_read(HeapTuple tup, TupleDesc desc, int first_col,
 
 	for (i = 0; i < NUM_OPTIONS; i++)
 	{
-		const BulkOption *opt = &options[i];
-		void	   *f = field(args, opt);
 		bool		isnull;
 		Datum		value;
 
-		if (opt->column == NULL)
+		if (options[i].column == NULL)
 			continue;
 		value = SPI_getbinval(tup, desc, col++, &isnull);
-		if (isnull)
-			continue;			/* the field keeps its zero */
-		switch (opt->kind)
-		{
-			case OPT_RELATION:
-			case OPT_SOURCE:
-				*(Oid *) f = DatumGetObjectId(value);
-				break;
-			case OPT_TEXT:
-				*(char **) f = TextDatumGetCString(value);
-				break;
-			case OPT_NAME:
-				*(char **) f = pstrdup(NameStr(*DatumGetName(value)));
-				break;
-			case OPT_INT:
-				*(int *) f = DatumGetInt32(value);
-				break;
-			case OPT_BOOL:
-				*(bool *) f = DatumGetBool(value);
-				break;
-			case OPT_STRATEGY:
-				*(BulkStrategy *) f = bulk_parse_strategy(TextDatumGetCString(value));
-				break;
-			case OPT_INTERVAL_MS:
-				*(int64 *) f = DatumGetInt64(value);
-				break;
-		}
+		if (!isnull)			/* else the field keeps its zero */
+			set_option(args, &options[i], value, true);
 	}
 }
