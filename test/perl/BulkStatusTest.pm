@@ -24,6 +24,10 @@ our @EXPORT = qw(
   check_committed
   wait_for_crash_restart
   kill_backend
+  sql_as
+  submit
+  job_workers
+  set_max_workers
   statuses
 );
 
@@ -211,6 +215,55 @@ sub kill_backend
 			qr/(?:server process|client backend) \(PID $pid\) was terminated by signal 9/,
 			$log_offset),
 		"${what}the postmaster saw the backend die and restarted");
+	return;
+}
+
+# Run $sql in a new session of $role (opt db: the database).
+sub sql_as
+{
+	my ($node, $role, $sql, %opt) = @_;
+	return $node->safe_psql($opt{db} // 'postgres',
+		$sql, extra_params => [ '-U', $role ]);
+}
+
+# Submit a job, bulk_status.submit($args); returns its id.
+sub submit
+{
+	# opt role: submit in a session of that role; db: in that database.
+	# The job starts once this commits, i.e. at once.
+	my ($node, $args, %opt) = @_;
+	my $sql = "SELECT bulk_status.submit($args)";
+	return sql_as($node, $opt{role}, $sql, db => $opt{db})
+	  if defined $opt{role};
+	return $node->safe_psql($opt{db} // 'postgres', $sql);
+}
+
+# How many job workers run now (of job $id, or of any job).
+sub job_workers
+{
+	my ($node, $id) = @_;
+	my $which = defined $id ? " AND application_name = 'bulk_status job $id'" : '';
+	return $node->safe_psql('postgres',
+		"SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'bulk_status job'$which"
+	);
+}
+
+# Set bulk_status.max_workers (undef: reset it) and wait until it applies.
+sub set_max_workers
+{
+	my ($node, $n) = @_;
+	my $set =
+	  defined $n
+	  ? "SET bulk_status.max_workers = $n"
+	  : 'RESET bulk_status.max_workers';
+	my $expected = $n // 4;
+	$node->safe_psql('postgres', "ALTER SYSTEM $set");
+	$node->safe_psql('postgres', 'SELECT pg_reload_conf()');
+	# New processes are forked by the postmaster, so once one sees the
+	# value the postmaster has reloaded.
+	$node->poll_query_until('postgres', 'SHOW bulk_status.max_workers',
+		$expected)
+	  or die "bulk_status.max_workers did not become $expected";
 	return;
 }
 
