@@ -18,6 +18,7 @@ our @EXPORT = qw(
   create_audited_table
   reset_table
   create_audit
+  create_synced_table
   background_call
   start_transition
   finish_transition
@@ -29,6 +30,7 @@ our @EXPORT = qw(
   job_workers
   set_max_workers
   statuses
+  start_standby
 );
 
 # Create $table and ${table}_audit, one row per status change, by trigger.
@@ -89,6 +91,23 @@ sub create_audit
 			RETURN NULL;
 		END
 		$$;
+	});
+	return;
+}
+
+# Create $table of $rows SYNCED rows whose status changes call audit_row().
+sub create_synced_table
+{
+	# audit_row() is the caller's, on a table audit of its own making.
+	my ($node, $table, $rows) = @_;
+	$node->safe_psql(
+		'postgres', qq{
+		CREATE TABLE $table (id int PRIMARY KEY, status text NOT NULL);
+		INSERT INTO $table SELECT g, 'SYNCED' FROM generate_series(1, $rows) g;
+		CREATE TRIGGER ${table}_audit AFTER UPDATE OF status ON $table
+			FOR EACH ROW WHEN (OLD.status IS DISTINCT FROM NEW.status)
+			EXECUTE FUNCTION audit_row();
+		VACUUM ANALYZE $table;
 	});
 	return;
 }
@@ -273,6 +292,24 @@ sub statuses
 	my ($node, $table) = @_;
 	return $node->safe_psql('postgres',
 		"SELECT status, count(*) FROM $table GROUP BY 1 ORDER BY 1");
+}
+
+# Start a streaming standby $name of $primary; returns it once caught up.
+sub start_standby
+{
+	# From a new backup; it replies every second, without feedback.
+	my ($primary, $name) = @_;
+	$primary->backup('backup');
+	my $standby = PostgreSQL::Test::Cluster->new($name);
+	$standby->init_from_backup($primary, 'backup', has_streaming => 1);
+	$standby->append_conf(
+		'postgresql.conf', q{
+wal_receiver_status_interval = 1s
+hot_standby_feedback = off
+});
+	$standby->start;
+	$primary->wait_for_catchup($standby);
+	return $standby;
 }
 
 1;
