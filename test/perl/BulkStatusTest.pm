@@ -18,7 +18,7 @@ our @EXPORT = qw(
   create_audited_table
   reset_table
   create_audit
-  create_synced_table
+  create_filled_table
   background_call
   start_transition
   finish_transition
@@ -95,15 +95,17 @@ sub create_audit
 	return;
 }
 
-# Create $table of $rows SYNCED rows whose status changes call audit_row().
-sub create_synced_table
+# Create $table of $rows rows of one status; its changes call audit_row().
+sub create_filled_table
 {
-	# audit_row() is the caller's, on a table audit of its own making.
-	my ($node, $table, $rows) = @_;
+	# $status: the rows' status (SYNCED).  audit_row() is the test's own
+	# (create_audit's, or one of the test's making).
+	my ($node, $table, $rows, $status) = @_;
+	$status //= 'SYNCED';
 	$node->safe_psql(
 		'postgres', qq{
 		CREATE TABLE $table (id int PRIMARY KEY, status text NOT NULL);
-		INSERT INTO $table SELECT g, 'SYNCED' FROM generate_series(1, $rows) g;
+		INSERT INTO $table SELECT g, '$status' FROM generate_series(1, $rows) g;
 		CREATE TRIGGER ${table}_audit AFTER UPDATE OF status ON $table
 			FOR EACH ROW WHEN (OLD.status IS DISTINCT FROM NEW.status)
 			EXECUTE FUNCTION audit_row();

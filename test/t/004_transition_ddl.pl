@@ -48,15 +48,8 @@ create_audit($node);
 # A fresh table t with $total SYNCED rows, and an empty audit.
 sub create_table
 {
-	$node->safe_psql(
-		'postgres', qq{
-		TRUNCATE audit;
-		CREATE TABLE t (id int PRIMARY KEY, status text NOT NULL);
-		CREATE TRIGGER t_audit AFTER UPDATE OF status ON t
-			FOR EACH ROW EXECUTE FUNCTION audit_row();
-		INSERT INTO t SELECT g, 'SYNCED' FROM generate_series(1, $total) g;
-		VACUUM ANALYZE t;
-	});
+	$node->safe_psql('postgres', 'TRUNCATE audit');
+	create_filled_table($node, 't', $total);
 	return;
 }
 

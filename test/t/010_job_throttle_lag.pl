@@ -124,7 +124,7 @@ sub sample_batch_size
 # 1. max_rows_per_sec => 2000 on 10,000 rows.
 my $rate = 2000;
 my $rows = 10000;
-create_synced_table($primary, 'rated', $rows);
+create_filled_table($primary, 'rated', $rows);
 my $job = submit($primary,
 	"'rated', 'SYNCED', 'TEMP_DELETED', batch_size => 500, max_rows_per_sec => $rate"
 );
@@ -150,7 +150,7 @@ is( $primary->safe_psql(
 	'rate: no batch started ahead of the rate');
 
 # 2a. target_batch_ms => 50 with fast batches: the batch size grows.
-create_synced_table($primary, 'fast', 40000);
+create_filled_table($primary, 'fast', 40000);
 $job = submit($primary,
 	"'fast', 'SYNCED', 'TEMP_DELETED', batch_size => 500, target_batch_ms => 50, min_batch_size => 100, max_batch_size => 5000, sleep_ms => 20"
 );
@@ -169,7 +169,7 @@ cmp_ok((sort { $b <=> $a } @sizes)[0], '>', 500,
 	'fast: batches of more than 500 rows committed');
 
 # 2b. target_batch_ms => 50 with slow batches: it shrinks to 100, no lower.
-create_synced_table($primary, 'slow', 3000);
+create_filled_table($primary, 'slow', 3000);
 $primary->safe_psql(
 	'postgres', q{
 	CREATE FUNCTION slow_batch() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -203,7 +203,7 @@ is(scalar(grep { $_ == 100 } @sizes) >= 2, 1,
 # 3. max_replication_lag => '2s' with a streaming standby.
 my $total = 20000;
 my $batch = 1000;
-create_synced_table($primary, 'lagged', $total);
+create_filled_table($primary, 'lagged', $total);
 my $standby = start_standby($primary, 'standby');
 is(statuses($standby, 'lagged'), "SYNCED|$total", 'lag: the standby is in sync');
 

@@ -75,7 +75,7 @@ cron.use_background_workers = $background_workers
 		END
 		\$\$;
 	});
-	create_synced_table($node, $_, $rows) for ('fa', 'fb');
+	create_filled_table($node, $_, $rows) for ('fa', 'fb');
 	my $ids = $node->safe_psql(
 		'postgres', qq{
 		SELECT cron.schedule('* * * * *', \$cron\$$submit_sql\$cron\$);
