@@ -133,8 +133,9 @@ sub start_transition
 {
 	my ($node, $call, $progress, %opt) = @_;
 	local $Test::Builder::Level = $Test::Builder::Level + 1;
-	# what: prefix of the test names; settings: as background_call's;
-	# running: also check that the CALL is still running.
+	# opt what: a prefix of the test names; settings: as background_call's;
+	# running: check that the CALL is still running, too.  Returns the
+	# session and the backend's pid.
 	my $what = defined $opt{what} ? "$opt{what}: " : '';
 	my ($session, $pid) = background_call($node, $call, $opt{settings});
 	ok($node->poll_query_until('postgres', $progress),
@@ -169,11 +170,12 @@ sub check_committed
 {
 	my ($node, $how, $last_run, %opt) = @_;
 	local $Test::Builder::Level = $Test::Builder::Level + 1;
-	# to, total, batch: the CALL's target status, rows and batch size.
+	# opt to, total, batch: the CALL's target status, rows and batch size.
 	# keyed: its batches walk the key, so they are whole batches and a
-	# prefix of the key order (the table may be gone); else the rows of
-	# opt table in status opt to are the audited ones, the others still in
-	# opt from, and it committed several batches.
+	# prefix of the key order (checked from the audit alone: the table may
+	# be gone).  Otherwise table, from: the rows of table now in status to
+	# are the audited ones, the others still in status from, and last_run
+	# counts several batches.
 	my ($to, $total, $batch) = @opt{qw(to total batch)};
 	my ($audited, $ids, $max) = split /\|/,
 	  $node->safe_psql('postgres',

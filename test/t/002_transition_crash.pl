@@ -33,8 +33,8 @@ $node->start;
 $node->safe_psql('postgres', 'CREATE EXTENSION bulk_status');
 create_audited_table($node, 'files', payload => 1);
 
+# The slow CALL, and whether some of its batches have committed.
 my $call_sql = qq{CALL bulk_status.transition('files', 'SYNCED', 'TEMP_DELETED', batch_size => $batch, sleep_ms => 50)};
-# Whether some batches have committed.
 my $progress_sql = "SELECT count(*) >= 2 * $batch FROM files_audit";
 
 # The invariants after a crash; returns how many rows were transitioned.
