@@ -41,6 +41,11 @@ PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
+# The TAP tests' shared helpers (test/perl/BulkStatusTest.pm).  Added to
+# PG_PROVE_FLAGS, after PGXS has set it, because PROVE_FLAGS is often given
+# on the make command line, which would override it.
+PG_PROVE_FLAGS += -I $(srcdir)/test/perl
+
 # pg_isolation_regress looks for expected output in its output directory
 # before --inputdir; point it at the top-level expected/.
 installcheck: output_iso/expected

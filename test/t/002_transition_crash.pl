@@ -20,6 +20,7 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use BulkStatusTest;
 
 my $total = 20000;
 my $batch = 500;
@@ -29,57 +30,12 @@ $node->init;
 $node->append_conf('postgresql.conf', 'restart_after_crash = on');
 $node->start;
 
-$node->safe_psql(
-	'postgres', qq{
-	CREATE EXTENSION bulk_status;
-	CREATE TABLE files (id int PRIMARY KEY, status text NOT NULL, payload text);
-	CREATE TABLE files_audit (id int NOT NULL, old_status text, new_status text);
-	CREATE FUNCTION files_audit_row() RETURNS trigger LANGUAGE plpgsql AS \$\$
-	BEGIN
-		INSERT INTO files_audit VALUES (OLD.id, OLD.status, NEW.status);
-		RETURN NULL;
-	END
-	\$\$;
-	CREATE TRIGGER files_audit_status AFTER UPDATE OF status ON files
-		FOR EACH ROW WHEN (OLD.status IS DISTINCT FROM NEW.status)
-		EXECUTE FUNCTION files_audit_row();
-});
+$node->safe_psql('postgres', 'CREATE EXTENSION bulk_status');
+create_audited_table($node, 'files', payload => 1);
 
-# Fill files with $total SYNCED rows and forget any earlier audit.
-sub reset_table
-{
-	$node->safe_psql(
-		'postgres', qq{
-		TRUNCATE files, files_audit;
-		INSERT INTO files
-			SELECT g, 'SYNCED', repeat('x', 60) FROM generate_series(1, $total) g;
-		VACUUM ANALYZE files;
-	});
-	return;
-}
-
+# The slow CALL, and whether some of its batches have committed.
 my $call_sql = qq{CALL bulk_status.transition('files', 'SYNCED', 'TEMP_DELETED', batch_size => $batch, sleep_ms => 50)};
-
-# Start the slow CALL in a background psql and wait until some batches have
-# committed.  Returns the psql session and the backend's pid.
-sub start_transition
-{
-	my $session = $node->background_psql('postgres', on_error_stop => 0);
-	my $pid = $session->query_safe('SELECT pg_backend_pid()');
-	$session->query_safe('SET bulk_status.progress_interval = 0');
-	# \echo comes back before the CALL starts, so we do not wait for it.
-	$session->query_until(qr/started/, "\\echo started\n$call_sql;\n");
-	ok( $node->poll_query_until(
-			'postgres', "SELECT count(*) >= 2 * $batch FROM files_audit"),
-		'some batches committed while the CALL runs');
-	is( $node->safe_psql(
-			'postgres',
-			"SELECT count(*) FROM pg_stat_activity WHERE pid = $pid AND query LIKE 'CALL bulk_status%'"
-		),
-		'1',
-		'the CALL is still running');
-	return ($session, $pid);
-}
+my $progress_sql = "SELECT count(*) >= 2 * $batch FROM files_audit";
 
 # The invariants after a crash; returns how many rows were transitioned.
 sub check_after_crash
@@ -134,26 +90,15 @@ sub finish_and_check
 }
 
 # 1. SIGKILL the backend running the CALL: the postmaster resets everything.
-reset_table();
-my ($session, $pid) = start_transition();
-my $log_offset = -s $node->logfile;
-ok(kill('KILL', $pid), 'killed the backend running the CALL');
-eval { $session->quit; };
-# Wait for the postmaster to notice and reinitialize before connecting again.
-$node->wait_for_log(qr/all server processes terminated; reinitializing/,
-	$log_offset);
-ok( $node->log_contains(
-		qr/(?:server process|client backend) \(PID $pid\) was terminated by signal 9/,
-		$log_offset),
-	'the postmaster saw the backend die and restarted');
-$node->poll_query_until('postgres', 'SELECT 1', '1')
-  or die 'the server did not come back after the backend was killed';
+reset_table($node, 'files', $total, payload => 1);
+my ($session, $pid) = start_transition($node, $call_sql, $progress_sql, running => 1);
+kill_backend($node, $session, $pid);
 my $done = check_after_crash('kill -9');
 finish_and_check('kill -9', $done);
 
 # 2. Immediate shutdown (no checkpoint, recovery from WAL at start).
-reset_table();
-($session, $pid) = start_transition();
+reset_table($node, 'files', $total, payload => 1);
+($session, $pid) = start_transition($node, $call_sql, $progress_sql, running => 1);
 $node->stop('immediate');
 eval { $session->quit; };
 $node->start;

@@ -29,6 +29,7 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use BulkStatusTest;
 
 my $total = 5000;
 my $batch = 100;
@@ -41,79 +42,29 @@ $node->safe_psql(
 	'postgres', q{
 	CREATE EXTENSION bulk_status;
 	CREATE SCHEMA elsewhere;
-	CREATE TABLE audit (id int NOT NULL, new_status text);
-	CREATE FUNCTION audit_row() RETURNS trigger LANGUAGE plpgsql AS $$
-	BEGIN
-		INSERT INTO public.audit VALUES (NEW.id, NEW.status);
-		RETURN NULL;
-	END
-	$$;
 });
+create_audit($node);
 
 # A fresh table t with $total SYNCED rows, and an empty audit.
 sub create_table
 {
-	$node->safe_psql(
-		'postgres', qq{
-		TRUNCATE audit;
-		CREATE TABLE t (id int PRIMARY KEY, status text NOT NULL);
-		CREATE TRIGGER t_audit AFTER UPDATE OF status ON t
-			FOR EACH ROW EXECUTE FUNCTION audit_row();
-		INSERT INTO t SELECT g, 'SYNCED' FROM generate_series(1, $total) g;
-		VACUUM ANALYZE t;
-	});
+	$node->safe_psql('postgres', 'TRUNCATE audit');
+	create_filled_table($node, 't', $total);
 	return;
 }
 
-# Start a slow CALL (by default on t) in a background psql; return once a
-# few batches have committed.
-sub start_transition
-{
-	my ($call, $settings) = @_;
-	$call //=
-	  "CALL bulk_status.transition('t', 'SYNCED', 'TEMP_DELETED', batch_size => $batch, sleep_ms => 200)";
-	$settings //= '';
-	my $session = $node->background_psql('postgres', on_error_stop => 0);
-	$session->query_safe("SET bulk_status.progress_interval = 0; $settings");
-	# \echo comes back before the CALL starts, so we do not wait for it.
-	$session->query_until(qr/started/, "\\echo started\n$call;\n");
-	ok( $node->poll_query_until(
-			'postgres', "SELECT count(*) >= 3 * $batch FROM audit"),
-		'some batches committed while the CALL runs');
-	return $session;
-}
+# The slow CALL on t, and whether a few of its batches have committed.
+my $t_call =
+  "CALL bulk_status.transition('t', 'SYNCED', 'TEMP_DELETED', batch_size => $batch, sleep_ms => 200)";
+my $progress_sql = "SELECT count(*) >= 3 * $batch FROM audit";
 
-# Wait for the CALL to end; return its SQLSTATE, its error message and
-# what last_run() says it did ("rows|batches").
-sub finish_transition
-{
-	my ($session) = @_;
-	my $sqlstate = $session->query('\echo :LAST_ERROR_SQLSTATE');
-	my $stderr = $session->{stderr};
-	my $last_run =
-	  $session->query('SELECT rows || \'|\' || batches FROM bulk_status.last_run()');
-	$session->quit;
-	return ($sqlstate, $stderr, $last_run);
-}
-
-# The rows changed before the DDL, from the audit (the table may be gone).
-sub check_committed
-{
-	my ($how, $last_run) = @_;
-	my ($audited, $ids, $max) = split /\|/,
-	  $node->safe_psql('postgres',
-		"SELECT count(*), count(DISTINCT id), max(id) FROM audit WHERE new_status = 'TEMP_DELETED'"
-	  );
-	note "$how: $audited rows changed before the CALL stopped";
-	cmp_ok($audited, '>=', 3 * $batch, "$how: the earlier batches stay committed");
-	cmp_ok($audited, '<', $total, "$how: the CALL stopped early");
-	is($audited % $batch, 0, "$how: whole batches of $batch, no partial one");
-	is($ids, $audited, "$how: no row changed twice");
-	is($max, $audited, "$how: the changed rows are a prefix of the key order");
-	my ($rows) = split /\|/, $last_run;
-	is($rows, $audited, "$how: last_run() reports the committed rows");
-	return $audited;
-}
+# What check_committed needs to know of the CALL on t: its batches walk
+# the key, so they are whole batches and a prefix of the key order.
+my @t_committed = (
+	to => 'TEMP_DELETED',
+	total => $total,
+	batch => $batch,
+	keyed => 1);
 
 # A table t, not the one the CALL started on, with $total SYNCED rows:
 # created in the same transaction as the DDL given.
@@ -133,13 +84,13 @@ sub ddl_and_decoy
 
 # 1. renamed while the CALL sleeps between batches; another t appears
 create_table();
-my $session = start_transition();
+my ($session) = start_transition($node, $t_call, $progress_sql);
 ddl_and_decoy('ALTER TABLE t RENAME TO t_renamed');
 my ($sqlstate, $stderr, $last_run) = finish_transition($session);
 is($sqlstate, '55000', 'rename: the CALL fails with SQLSTATE 55000');
 like($stderr, qr/relation public\.t was renamed or moved during the transition/,
 	'rename: the error says so');
-my $done = check_committed('rename', $last_run);
+my $done = check_committed($node, 'rename', $last_run, @t_committed);
 is( $node->safe_psql(
 		'postgres',
 		"SELECT status, count(*), min(id), max(id) FROM t_renamed GROUP BY 1 ORDER BY 1"),
@@ -161,12 +112,12 @@ $node->safe_psql('postgres', 'DROP TABLE t_renamed');
 
 # 2. moved to another schema
 create_table();
-$session = start_transition();
+($session) = start_transition($node, $t_call, $progress_sql);
 $node->safe_psql('postgres', 'ALTER TABLE t SET SCHEMA elsewhere');
 ($sqlstate, $stderr, $last_run) = finish_transition($session);
 is($sqlstate, '55000', 'set schema: the CALL fails with SQLSTATE 55000');
 like($stderr, qr/It is now elsewhere\.t\./, 'set schema: the error names the new place');
-$done = check_committed('set schema', $last_run);
+$done = check_committed($node, 'set schema', $last_run, @t_committed);
 is( $node->safe_psql(
 		'postgres',
 		"SELECT count(*) FROM elsewhere.t WHERE status = 'TEMP_DELETED'"),
@@ -175,21 +126,21 @@ $node->safe_psql('postgres', 'DROP TABLE elsewhere.t');
 
 # 3. dropped
 create_table();
-$session = start_transition();
+($session) = start_transition($node, $t_call, $progress_sql);
 $node->safe_psql('postgres', 'DROP TABLE t');
 ($sqlstate, $stderr, $last_run) = finish_transition($session);
 is($sqlstate, '42P01', 'drop: the CALL fails with SQLSTATE 42P01');
 like($stderr, qr/relation public\.t was dropped during the transition/,
 	'drop: the error says so');
-check_committed('drop', $last_run);
+check_committed($node, 'drop', $last_run, @t_committed);
 
 # 4. dropped, and another t created at once
 create_table();
-$session = start_transition();
+($session) = start_transition($node, $t_call, $progress_sql);
 ddl_and_decoy('DROP TABLE t');
 ($sqlstate, $stderr, $last_run) = finish_transition($session);
 is($sqlstate, '42P01', 'drop and create: the CALL fails with SQLSTATE 42P01');
-check_committed('drop and create', $last_run);
+check_committed($node, 'drop and create', $last_run, @t_committed);
 is($node->safe_psql('postgres', "SELECT status, count(*) FROM t GROUP BY 1"),
 	"SYNCED|$total", 'drop and create: the new table is left alone');
 
@@ -216,6 +167,8 @@ sub create_partitioned
 # DEBUG1 says whether the CALL walks the leaves one at a time.
 my $pt_call =
   "CALL bulk_status.transition('pt', 'A', 'B', batch_size => $batch, sleep_ms => 200, strategy => 'range')";
+my $pt_settings =
+  'SET bulk_status.progress_interval = 0; SET client_min_messages = debug1';
 
 # Audited rows now; below 1000 means the CALL has not left pt1.
 sub audited_now
@@ -225,7 +178,7 @@ sub audited_now
 
 # 5. a leaf not yet walked is detached
 create_partitioned();
-$session = start_transition($pt_call, 'SET client_min_messages = debug1');
+($session) = start_transition($node, $pt_call, $progress_sql, settings => $pt_settings);
 $node->safe_psql('postgres', 'ALTER TABLE pt DETACH PARTITION pt2');
 cmp_ok(audited_now(), '<', 1000, 'detach: pt2 was detached while the CALL was in pt1');
 # the CALL's own output (rows_changed), then its SQLSTATE
@@ -253,7 +206,7 @@ $node->safe_psql('postgres', 'DROP TABLE pt, pt2');
 
 # 6. the partitioned table is dropped (with its leaves) during pt1
 create_partitioned();
-$session = start_transition($pt_call, 'SET client_min_messages = debug1');
+($session) = start_transition($node, $pt_call, $progress_sql, settings => $pt_settings);
 $node->safe_psql('postgres', 'DROP TABLE pt');
 ($out, $stderr, $last_run) = finish_transition($session);
 like($stderr, qr/walking 2 partitions of public\.pt one at a time/,

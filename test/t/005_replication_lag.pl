@@ -21,6 +21,7 @@ use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 use Time::HiRes qw(time);
+use BulkStatusTest;
 
 my $total = 20000;
 my $batch = 1000;
@@ -35,25 +36,8 @@ $primary->safe_psql(
 	INSERT INTO t SELECT g, 'A' FROM generate_series(1, $total) g;
 	VACUUM ANALYZE t;
 });
-$primary->backup('backup');
 
-my $standby = PostgreSQL::Test::Cluster->new('standby');
-$standby->init_from_backup($primary, 'backup', has_streaming => 1);
-$standby->append_conf(
-	'postgresql.conf', q{
-wal_receiver_status_interval = 1s
-hot_standby_feedback = off
-});
-$standby->start;
-$primary->wait_for_catchup($standby);
-
-# "status|count" of t on a node.
-sub statuses
-{
-	my ($node) = @_;
-	return $node->safe_psql('postgres',
-		'SELECT status, count(*) FROM t GROUP BY 1 ORDER BY 1');
-}
+my $standby = start_standby($primary, 'standby');
 
 sub count_b
 {
@@ -70,12 +54,10 @@ $standby->safe_psql('postgres', 'SELECT pg_wal_replay_pause()');
 
 # 20 batches 200 ms apart: the lag (the age of the first batch's WAL) passes
 # 1 s after about 6 of them.  Without the cap the CALL would take about 4 s.
-my $session = $primary->background_psql('postgres', on_error_stop => 0);
-$session->query_safe('SET bulk_status.progress_interval = 1000');
-# \echo comes back before the CALL starts, so we do not wait for it.
-$session->query_until(qr/started/,
-	"\\echo started\nCALL bulk_status.transition('t', 'A', 'B', batch_size => $batch, sleep_ms => 200, max_replication_lag => '1s');\n"
-);
+my ($session) = background_call(
+	$primary,
+	"CALL bulk_status.transition('t', 'A', 'B', batch_size => $batch, sleep_ms => 200, max_replication_lag => '1s')",
+	'SET bulk_status.progress_interval = 1000');
 my $start = time;
 ok( pump_until(
 		$session->{run}, $session->{timeout}, \$session->{stderr},
@@ -103,7 +85,7 @@ is( $primary->safe_psql(
 		"SELECT state FROM pg_stat_activity WHERE query LIKE 'CALL bulk_status.transition%'"),
 	'active',
 	'lag: the CALL is still running');
-is(statuses($standby), "A|$total", 'lag: the standby has applied none of it');
+is(statuses($standby, 't'), "A|$total", 'lag: the standby has applied none of it');
 my $notices = () = $session->{stderr} =~ /waiting while/g;
 is($notices, 1, 'lag: one NOTICE for the whole wait');
 
@@ -114,9 +96,9 @@ my $out = $session->query('\echo :LAST_ERROR_SQLSTATE');
 note sprintf('lag: the CALL ended %.1f s after replay resumed', time - $start);
 is($out, "$total\n00000", "lag: the CALL succeeds and reports $total rows");
 $session->quit;
-is(statuses($primary), "B|$total", 'lag: every row changed on the primary');
+is(statuses($primary, 't'), "B|$total", 'lag: every row changed on the primary');
 $primary->wait_for_catchup($standby);
-is(statuses($standby), "B|$total", 'lag: and on the standby');
+is(statuses($standby, 't'), "B|$total", 'lag: and on the standby');
 
 # 2. Without max_replication_lag: replay paused again, no waiting.
 $standby->safe_psql('postgres', 'SELECT pg_wal_replay_pause()');
@@ -130,10 +112,10 @@ note sprintf('no cap: the CALL took %.1f s', time - $start);
 is($ret, 0, 'no cap: the CALL succeeds');
 is($stdout, $total, "no cap: it reports $total rows");
 unlike($stderr, qr/waiting while/, 'no cap: it never waits for the standby');
-is(statuses($primary), "A|$total", 'no cap: every row changed on the primary');
+is(statuses($primary, 't'), "A|$total", 'no cap: every row changed on the primary');
 is($primary->safe_psql('postgres', $lag_over_1s),
 	't', 'no cap: meanwhile the replay lag went past 1 s');
-is(statuses($standby), "B|$total", 'no cap: the standby has applied none of it');
+is(statuses($standby, 't'), "B|$total", 'no cap: the standby has applied none of it');
 
 $standby->safe_psql('postgres', 'SELECT pg_wal_replay_resume()');
 $standby->stop;

@@ -42,6 +42,7 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use BulkStatusTest;
 
 my $total = 20000;
 my $batch = 500;
@@ -71,59 +72,6 @@ $node->safe_psql(
 	CREATE TRIGGER files_audit_row AFTER UPDATE ON files
 		FOR EACH ROW EXECUTE FUNCTION files_audit_row();
 });
-
-# Fill files with $total SYNCED rows (sync_gen 0: no generation yet) and
-# forget any earlier audit.
-sub reset_table
-{
-	$node->safe_psql(
-		'postgres', qq{
-		TRUNCATE files, files_audit;
-		INSERT INTO files (id, status, payload)
-			SELECT g, 'SYNCED', repeat('x', 60) FROM generate_series(1, $total) g;
-		VACUUM ANALYZE files;
-	});
-	return;
-}
-
-# Start $call in a background psql and wait until $progress (a boolean
-# query) holds.  Returns the psql session and the backend's pid.
-sub start_in_background
-{
-	my ($what, $call, $progress) = @_;
-	my $session = $node->background_psql('postgres', on_error_stop => 0);
-	my $pid = $session->query_safe('SELECT pg_backend_pid()');
-	$session->query_safe('SET bulk_status.progress_interval = 0');
-	# \echo comes back before the CALL starts, so we do not wait for it.
-	$session->query_until(qr/started/, "\\echo started\n$call;\n");
-	ok($node->poll_query_until('postgres', $progress),
-		"$what: some batches committed while the CALL runs");
-	is( $node->safe_psql(
-			'postgres',
-			"SELECT count(*) FROM pg_stat_activity WHERE pid = $pid AND query LIKE 'CALL bulk_status%'"
-		),
-		'1',
-		"$what: the CALL is still running");
-	return ($session, $pid);
-}
-
-# SIGKILL the backend and wait until the server accepts queries again.
-sub kill_backend
-{
-	my ($what, $session, $pid) = @_;
-	my $log_offset = -s $node->logfile;
-	ok(kill('KILL', $pid), "$what: killed the backend running the CALL");
-	eval { $session->quit; };
-	$node->wait_for_log(qr/all server processes terminated; reinitializing/,
-		$log_offset);
-	ok( $node->log_contains(
-			qr/(?:server process|client backend) \(PID $pid\) was terminated by signal 9/,
-			$log_offset),
-		"$what: the postmaster saw the backend die and restarted");
-	$node->poll_query_until('postgres', 'SELECT 1', '1')
-	  or die "$what: the server did not come back after the backend was killed";
-	return;
-}
 
 # After a crash: the rows in state $now_sql (a condition on files) are
 # exactly the rows audited with $audit_sql (a condition on files_audit),
@@ -170,16 +118,19 @@ my $t0 = time;
 ###########################################################################
 # (a) The three-pass cycle.
 ###########################################################################
-reset_table();
+# $total SYNCED rows (sync_gen 0: no generation yet), no audit.
+reset_table($node, 'files', $total, payload => 1);
 my $seen_a = $node->safe_psql('postgres',
 	"SELECT count(*) FROM generate_series(1, $total) g WHERE g % 3 <> 0");
 
 # 1. prepare, killed mid-way, rerun
 my $prepare = "CALL bulk_status.transition('files', 'SYNCED', 'TEMP_DELETED', batch_size => $batch%s)";
-my ($session, $pid) = start_in_background(
-	'prepare', slow($prepare),
-	"SELECT count(*) >= 2 * $batch FROM files_audit WHERE new_status = 'TEMP_DELETED'");
-kill_backend('prepare', $session, $pid);
+my ($session, $pid) = start_transition(
+	$node, slow($prepare),
+	"SELECT count(*) >= 2 * $batch FROM files_audit WHERE new_status = 'TEMP_DELETED'",
+	what => 'prepare',
+	running => 1);
+kill_backend($node, $session, $pid, 'prepare');
 my $done = check_after_crash(
 	'prepare', "status = 'TEMP_DELETED'",
 	"old_status = 'SYNCED' AND new_status = 'TEMP_DELETED'", $total);
@@ -200,10 +151,12 @@ $node->safe_psql(
 	INSERT INTO seen SELECT g FROM generate_series(1, $total) g WHERE g % 3 <> 0;
 });
 my $mark = "CALL bulk_status.transition('files', 'TEMP_DELETED', 'SYNCED', source => 'seen', batch_size => $batch%s)";
-($session, $pid) = start_in_background(
-	'mark back', slow($mark),
-	"SELECT count(*) >= 2 * $batch FROM files_audit WHERE old_status = 'TEMP_DELETED' AND new_status = 'SYNCED'");
-kill_backend('mark back', $session, $pid);
+($session, $pid) = start_transition(
+	$node, slow($mark),
+	"SELECT count(*) >= 2 * $batch FROM files_audit WHERE old_status = 'TEMP_DELETED' AND new_status = 'SYNCED'",
+	what => 'mark back',
+	running => 1);
+kill_backend($node, $session, $pid, 'mark back');
 $done = check_after_crash(
 	'mark back', "status = 'SYNCED'",
 	"old_status = 'TEMP_DELETED' AND new_status = 'SYNCED'", $seen_a);
@@ -248,7 +201,7 @@ note sprintf('three-pass cycle done after %d s', time - $t0);
 ###########################################################################
 # (b) The generation cycle.
 ###########################################################################
-reset_table();
+reset_table($node, 'files', $total, payload => 1);
 my $seen_b = $node->safe_psql('postgres',
 	"SELECT count(*) FROM generate_series(1, $total) g WHERE g % 4 <> 0");
 my $g = $node->safe_psql('postgres',
@@ -262,10 +215,12 @@ $node->safe_psql(
 
 # 1. stamp, killed mid-way; the same generation again; rerun
 my $stamp = "CALL bulk_status.stamp('files', 'sync_gen', '$g', source => 'seen_gen', batch_size => $batch%s)";
-($session, $pid) = start_in_background(
-	'stamp', slow($stamp),
-	"SELECT count(*) >= 2 * $batch FROM files_audit WHERE new_gen = $g");
-kill_backend('stamp', $session, $pid);
+($session, $pid) = start_transition(
+	$node, slow($stamp),
+	"SELECT count(*) >= 2 * $batch FROM files_audit WHERE new_gen = $g",
+	what => 'stamp',
+	running => 1);
+kill_backend($node, $session, $pid, 'stamp');
 $done = check_after_crash(
 	'stamp', "sync_gen = $g",
 	"old_gen = 0 AND new_gen = $g AND old_status = 'SYNCED' AND new_status = 'SYNCED'",
@@ -302,10 +257,12 @@ $node->safe_psql('postgres',
 
 # 2. finalize, killed mid-way, rerun
 my $finalize = "CALL bulk_status.transition('files', 'SYNCED', 'DELETED', filter => 'sync_gen < $g', batch_size => $batch%s)";
-($session, $pid) = start_in_background(
-	'generation finalize', slow($finalize),
-	"SELECT count(*) >= $batch / 2 FROM files_audit WHERE new_status = 'DELETED'");
-kill_backend('generation finalize', $session, $pid);
+($session, $pid) = start_transition(
+	$node, slow($finalize),
+	"SELECT count(*) >= $batch / 2 FROM files_audit WHERE new_status = 'DELETED'",
+	what => 'generation finalize',
+	running => 1);
+kill_backend($node, $session, $pid, 'generation finalize');
 $done = check_after_crash(
 	'generation finalize', "status = 'DELETED'",
 	"old_status = 'SYNCED' AND new_status = 'DELETED'",

@@ -44,6 +44,7 @@ use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 use Time::HiRes qw(time usleep);
+use BulkStatusTest;
 
 my $total = 20000;
 my $batch = 500;
@@ -72,24 +73,14 @@ if ($node->pg_version >= 18)
 		'PostgreSQL 18: pg_get_loaded_modules() shows bulk_status and its version');
 }
 
-# The extension, alice, and files with its audit trigger in a database.
+# The extension, and files of alice with its audit trigger, in a database.
 sub setup_database
 {
 	my ($db) = @_;
+	$node->safe_psql($db, 'CREATE EXTENSION bulk_status');
+	create_audited_table($node, 'files', db => $db, payload => 1);
 	$node->safe_psql(
 		$db, q{
-		CREATE EXTENSION bulk_status;
-		CREATE TABLE files (id int PRIMARY KEY, status text NOT NULL, payload text);
-		CREATE TABLE files_audit (id int NOT NULL, old_status text, new_status text);
-		CREATE FUNCTION files_audit_row() RETURNS trigger LANGUAGE plpgsql AS $$
-		BEGIN
-			INSERT INTO files_audit VALUES (OLD.id, OLD.status, NEW.status);
-			RETURN NULL;
-		END
-		$$;
-		CREATE TRIGGER files_audit_status AFTER UPDATE OF status ON files
-			FOR EACH ROW WHEN (OLD.status IS DISTINCT FROM NEW.status)
-			EXECUTE FUNCTION files_audit_row();
 		ALTER TABLE files OWNER TO alice;
 		ALTER TABLE files_audit OWNER TO alice;
 	});
@@ -99,34 +90,14 @@ sub setup_database
 $node->safe_psql('postgres', 'CREATE ROLE alice LOGIN');
 setup_database('postgres');
 
-# Fill files with $n SYNCED rows and forget any earlier audit.
-sub reset_table
-{
-	my ($db, $n) = @_;
-	$node->safe_psql(
-		$db, qq{
-		TRUNCATE files, files_audit;
-		INSERT INTO files
-			SELECT g, 'SYNCED', repeat('x', 60) FROM generate_series(1, $n) g;
-		VACUUM ANALYZE files;
-	});
-	return;
-}
-
-# Run SQL as alice.
-sub as_alice
-{
-	my ($db, $sql) = @_;
-	return $node->safe_psql($db, $sql, extra_params => [ '-U', 'alice' ]);
-}
-
 # Submit the transition of files as alice; returns the job's id.
-sub submit
+sub submit_files
 {
 	my ($db, $options) = @_;
-	return as_alice($db,
-		"SELECT bulk_status.submit('files', 'SYNCED', 'TEMP_DELETED', $options)"
-	);
+	return submit(
+		$node, "'files', 'SYNCED', 'TEMP_DELETED', $options",
+		role => 'alice',
+		db => $db);
 }
 
 # "audited rows|distinct audited ids"
@@ -138,21 +109,16 @@ sub audit
 	);
 }
 
-# How many job processes run now.
-sub job_processes
-{
-	return $node->safe_psql('postgres',
-		"SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'bulk_status job'"
-	);
-}
-
 # Wait for the job to end; check that it is done and complete.
 sub check_done
 {
 	my ($how, $db, $job, $n) = @_;
 	my $start = time;
-	is(as_alice($db, "SELECT bulk_status.wait($job, '60 s')"),
-		'done', "$how: the job ends done");
+	is( sql_as(
+			$node, 'alice', "SELECT bulk_status.wait($job, '60 s')",
+			db => $db),
+		'done',
+		"$how: the job ends done");
 	note sprintf('%s: the job ended %.1f s after we started waiting',
 		$how, time - $start);
 	is(audit($db), "$n|$n", "$how: every row audited exactly once");
@@ -160,45 +126,20 @@ sub check_done
 			$db, 'SELECT status, count(*) FROM files GROUP BY status'),
 		"TEMP_DELETED|$n",
 		"$how: every row changed, none left SYNCED");
-	is( as_alice(
-			$db, qq{
+	is( sql_as(
+			$node, 'alice', qq{
 		SELECT state, rows_done, parts = parts_done, finished IS NOT NULL,
 		       error IS NULL, pids IS NULL
-		  FROM bulk_status.jobs WHERE id = $job}),
+		  FROM bulk_status.jobs WHERE id = $job}, db => $db),
 		"done|$n|t|t|t|t",
 		"$how: the view shows the job done with $n rows and no worker");
-	return;
-}
-
-# Set bulk_status.max_workers cluster-wide and wait until new processes
-# see it (they are forked by the postmaster, so it has reloaded).
-sub set_max_workers
-{
-	my ($value) = @_;
-	$node->safe_psql('postgres',
-		"ALTER SYSTEM SET bulk_status.max_workers = $value");
-	$node->safe_psql('postgres', 'SELECT pg_reload_conf()');
-	$node->poll_query_until('postgres', 'SHOW bulk_status.max_workers',
-		$value)
-	  or die "bulk_status.max_workers did not become $value";
-	return;
-}
-
-# Wait until the server accepts connections again after a crash.
-sub wait_for_crash_restart
-{
-	my ($log_offset) = @_;
-	$node->wait_for_log(qr/all server processes terminated; reinitializing/,
-		$log_offset);
-	$node->poll_query_until('postgres', 'SELECT 1', '1')
-	  or die 'the server did not come back after the crash';
 	return;
 }
 
 my $job;
 
 # 1. Submit in an open transaction: nothing exists before COMMIT.
-reset_table('postgres', $total);
+reset_table($node, 'files', $total, payload => 1);
 my $session = $node->background_psql('postgres',
 	extra_params => [ '-U', 'alice' ]);
 $session->query_safe('BEGIN');
@@ -221,15 +162,15 @@ is( $node->safe_psql(
 		'postgres', "SELECT count(*) FROM files WHERE status = 'SYNCED'"),
 	$total,
 	'begin: no row changed after 2 s');
-is(job_processes(), '0', 'begin: no job process runs');
+is(job_workers($node), '0', 'begin: no job process runs');
 $session->query_safe('COMMIT');
 $session->quit;
 check_done('begin', 'postgres', $job, $total);
 
 # 2. Submits that roll back leave nothing.
-reset_table('postgres', $total);
-my ($rolled_back, $in_savepoint) = split /\n/, as_alice(
-	'postgres', q{
+reset_table($node, 'files', $total, payload => 1);
+my ($rolled_back, $in_savepoint) = split /\n/, sql_as(
+	$node, 'alice', q{
 	BEGIN;
 	SELECT bulk_status.submit('files', 'SYNCED', 'TEMP_DELETED', batch_size => 500);
 	ROLLBACK;
@@ -255,18 +196,18 @@ is( $node->safe_psql(
 		'postgres', "SELECT count(*) FROM files WHERE status = 'SYNCED'"),
 	$total,
 	'rollback, savepoint: no row changed');
-is(job_processes(), '0', 'rollback, savepoint: no job process runs');
+is(job_workers($node), '0', 'rollback, savepoint: no job process runs');
 
 # 3. The jobs view and pg_stat_activity while a job runs: 40 batches 100 ms
 # apart, about 4 s.
-$job = submit('postgres', "batch_size => $batch, sleep_ms => 100");
+$job = submit_files('postgres', "batch_size => $batch, sleep_ms => 100");
 ok( $node->poll_query_until(
 		'postgres', qq{
 	SELECT state = 'running' AND rows_done > 0 AND rows_per_sec > 0
 	  FROM bulk_status.jobs WHERE id = $job}),
 	'view: the job runs and has changed rows');
-my ($rows_seen, $view) = split /\|/, as_alice(
-	'postgres', qq{
+my ($rows_seen, $view) = split /\|/, sql_as(
+	$node, 'alice', qq{
 	SELECT rows_done,
 	       concat_ws(',', owner, relation, kind, from_status, to_status, state,
 	                 phase IN ('running', 'sleeping'), parts, parts_done, rows_per_sec > 0, rows_estimated,
@@ -300,8 +241,8 @@ is( $node->safe_psql(
 	'1',
 	'view: job_parts has the running part with the same pid');
 check_done('view', 'postgres', $job, $total);
-is( as_alice(
-		'postgres', qq{
+is( sql_as(
+		$node, 'alice', qq{
 	SELECT rows_per_sec > 0, finished >= started, eta IS NULL, phase IS NULL,
 	       batches >= $total / $batch
 	  FROM bulk_status.jobs WHERE id = $job}),
@@ -316,8 +257,8 @@ is( as_alice(
 sub start_job
 {
 	my ($how) = @_;
-	reset_table('postgres', $total);
-	my $id = submit('postgres', "batch_size => $batch, sleep_ms => 50");
+	reset_table($node, 'files', $total, payload => 1);
+	my $id = submit_files('postgres', "batch_size => $batch, sleep_ms => 50");
 	ok( $node->poll_query_until(
 			'postgres',
 			"SELECT count(*) >= 2 * $batch FROM files_audit"),
@@ -354,7 +295,7 @@ sub kill_worker
 	my ($how, $pid) = @_;
 	my $log_offset = -s $node->logfile;
 	ok(kill('KILL', $pid), "$how: killed the job worker");
-	wait_for_crash_restart($log_offset);
+	wait_for_crash_restart($node, $log_offset);
 	ok( $node->log_contains(
 			qr/background worker "bulk_status job" \(PID $pid\) was terminated by signal 9/,
 			$log_offset),
@@ -396,13 +337,13 @@ interrupted_job('restart', sub { $node->restart; });
 # 4b. The same crash with bulk_status.max_workers = 0 meanwhile, so that
 # nothing restarts the job before we looked at exactly what survived.
 my ($held, $held_pid) = start_job('held');
-set_max_workers(0);
+set_max_workers($node, 0);
 kill_worker('held', $held_pid);
 my $first = survivors($held);
 sleep 1;
 my $second = survivors($held);
 is($second, $first, 'held: nothing changed while no worker may run');
-is(job_processes(), '0', 'held: no job process runs');
+is(job_workers($node), '0', 'held: no job process runs');
 my ($audited, $distinct, $synced, $max_id, $rows_done, $position,
 	$part_state, $job_state, $no_pid)
   = split /\|/, $second;
@@ -419,8 +360,8 @@ is("$part_state|$job_state|$no_pid", 'running|running|t',
 
 # Workers allowed again: the interrupted part should start without anyone
 # asking (it needs about 2 s to finish).
-set_max_workers(4);
-my $state = as_alice('postgres', "SELECT bulk_status.wait($held, '10 s')");
+set_max_workers($node, 4);
+my $state = sql_as($node, 'alice', "SELECT bulk_status.wait($held, '10 s')");
 is($state, 'done',
 	'held: once max_workers allows it again, the job resumes by itself');
 if ($state ne 'done')
@@ -428,7 +369,7 @@ if ($state ne 'done')
 	# Ask for a sweep of the database (resume of a running job does
 	# nothing else), so that the rest of the test can go on.
 	diag "held: the job is still '$state' 10 s after max_workers went back to 4";
-	as_alice('postgres', "SELECT bulk_status.resume($held)");
+	sql_as($node, 'alice', "SELECT bulk_status.resume($held)");
 }
 check_done('held', 'postgres', $held, $total);
 
@@ -440,8 +381,8 @@ $node->safe_psql(
 	INSERT INTO waiting SELECT g, 'A' FROM generate_series(1, 100) g;
 	ALTER TABLE waiting OWNER TO alice;
 });
-set_max_workers(0);
-my $waiting = as_alice('postgres',
+set_max_workers($node, 0);
+my $waiting = sql_as($node, 'alice',
 	"SELECT bulk_status.submit('waiting', 'A', 'B')");
 for my $i (1 .. 6)
 {
@@ -451,8 +392,8 @@ for my $i (1 .. 6)
 		extra_params => [ '-U', 'alice' ]);
 }
 usleep(400_000);
-is( as_alice(
-		'postgres', qq{
+is( sql_as(
+		$node, 'alice', qq{
 	SELECT j.state, p.state, j.error_sqlstate IS NULL
 	  FROM bulk_status.jobs j JOIN bulk_status.job_parts p ON p.job = j.id
 	 WHERE j.id = $waiting}),
@@ -461,12 +402,12 @@ is( as_alice(
 $node->safe_psql('postgres',
 	"SELECT bulk_status.cancel($waiting) FROM bulk_status.jobs WHERE id = $waiting AND state = 'queued'"
 );
-set_max_workers(4);
+set_max_workers($node, 4);
 
 # 5. Three workers on 30,000 keyed rows, one of them killed mid-run.
 my $total3 = 30000;
-reset_table('postgres', $total3);
-$job = submit('postgres',
+reset_table($node, 'files', $total3, payload => 1);
+$job = submit_files('postgres',
 	"batch_size => $batch, sleep_ms => 100, workers => 3");
 is( $node->safe_psql(
 		'postgres', qq{
@@ -499,7 +440,7 @@ my $victim = $node->safe_psql(
 	SELECT pid FROM bulk_status.job_parts WHERE job = $job AND part = 1});
 my $log_offset = -s $node->logfile;
 ok(kill('KILL', $victim), 'workers: killed the worker of part 1');
-wait_for_crash_restart($log_offset);
+wait_for_crash_restart($node, $log_offset);
 my $audited_at_crash = $node->safe_psql('postgres',
 	'SELECT count(*) FROM files_audit');
 note "workers: $audited_at_crash rows changed before the crash";
@@ -525,9 +466,9 @@ cmp_ok(
 $node->safe_psql('postgres', 'CREATE DATABASE db2');
 $node->safe_psql('postgres', 'CREATE DATABASE db3');
 setup_database('db2');
-reset_table('db2', $total);
+reset_table($node, 'files', $total, db => 'db2', payload => 1);
 $log_offset = -s $node->logfile;
-$job = submit('db2', "batch_size => $batch");
+$job = submit_files('db2', "batch_size => $batch");
 check_done('db2', 'db2', $job, $total);
 is( $node->safe_psql(
 		'postgres',
@@ -536,8 +477,8 @@ is( $node->safe_psql(
 	'db2: the job is not in the jobs of another database');
 # A full sweep of every database (db3 included) happens after a restart.
 $node->restart;
-reset_table('db2', $total);
-$job = submit('db2', "batch_size => $batch");
+reset_table($node, 'files', $total, db => 'db2', payload => 1);
+$job = submit_files('db2', "batch_size => $batch");
 check_done('db2 after a restart', 'db2', $job, $total);
 ok( !$node->log_contains(
 		qr/bulk_status (sweeper|launcher|job).*exited with exit code [^0]/,

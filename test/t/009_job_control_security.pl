@@ -48,6 +48,7 @@ use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 use Time::HiRes qw(time usleep);
+use BulkStatusTest;
 
 my $node = PostgreSQL::Test::Cluster->new('job_control_security');
 $node->init;
@@ -58,45 +59,12 @@ max_worker_processes = 16
 });
 $node->start;
 
-$node->safe_psql(
-	'postgres', q{
-	CREATE EXTENSION bulk_status;
-	CREATE TABLE t (id int PRIMARY KEY, status text NOT NULL);
-	CREATE TABLE t_audit (id int NOT NULL, old_status text, new_status text);
-	CREATE FUNCTION t_audit_row() RETURNS trigger LANGUAGE plpgsql AS $$
-	BEGIN
-		INSERT INTO t_audit VALUES (OLD.id, OLD.status, NEW.status);
-		RETURN NULL;
-	END
-	$$;
-	CREATE TRIGGER t_audit_status AFTER UPDATE OF status ON t
-		FOR EACH ROW WHEN (OLD.status IS DISTINCT FROM NEW.status)
-		EXECUTE FUNCTION t_audit_row();
-});
+$node->safe_psql('postgres', 'CREATE EXTENSION bulk_status');
+create_audited_table($node, 't');
 
 #
 # Helpers
 #
-
-# Fill t with $n rows of status $status, forget the audit.
-sub reset_table
-{
-	my ($n, $status) = @_;
-	$node->safe_psql(
-		'postgres', qq{
-		TRUNCATE t, t_audit;
-		INSERT INTO t SELECT g, '$status' FROM generate_series(1, $n) g;
-		VACUUM ANALYZE t;
-	});
-	return;
-}
-
-# Run SQL as a role (a new session of it).
-sub sql_as
-{
-	my ($role, $sql) = @_;
-	return $node->safe_psql('postgres', $sql, extra_params => [ '-U', $role ]);
-}
 
 # Run SQL as a role that must fail; returns the SQLSTATE of its error
 # ('none' if it succeeded) and psql's stderr.
@@ -111,30 +79,12 @@ sub sqlstate_as
 	return ($state // 'none', $stderr);
 }
 
-# Submit a transition job as a role; returns its id.  The job starts once
-# the statement's transaction commits, i.e. at once.
-sub submit_as
-{
-	my ($role, $args) = @_;
-	return sql_as($role, "SELECT bulk_status.submit($args)");
-}
-
 # Columns of a job in bulk_status.jobs, as seen by the superuser.
 sub job
 {
 	my ($id, $cols) = @_;
 	return $node->safe_psql('postgres',
 		"SELECT $cols FROM bulk_status.jobs WHERE id = $id");
-}
-
-# How many job workers run (of one job, or of any).
-sub workers
-{
-	my ($id) = @_;
-	my $which = defined $id ? " AND application_name = 'bulk_status job $id'" : '';
-	return $node->safe_psql('postgres',
-		"SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'bulk_status job'$which"
-	);
 }
 
 # The pid of a job's worker, once it runs.
@@ -189,23 +139,12 @@ sub changed
 		  FROM t_audit WHERE new_status = '$to'});
 }
 
-# Set bulk_status.max_workers and wait until new processes see it.
-sub set_max_workers
-{
-	my ($n) = @_;
-	my $set = defined $n ? "SET bulk_status.max_workers = $n" : 'RESET bulk_status.max_workers';
-	$node->safe_psql('postgres', "ALTER SYSTEM $set; SELECT pg_reload_conf();");
-	$node->poll_query_until('postgres', 'SHOW bulk_status.max_workers', $n // 4)
-	  or die 'bulk_status.max_workers was not reloaded';
-	return;
-}
-
 #
 # 1. wait with a timeout, then cancel of a running job.
 #
-reset_table(10000, 'A');
-my $job = submit_as('postgres',
-	"'t', 'A', 'B', batch_size => 200, sleep_ms => 100");
+reset_table($node, 't', 10000, status => 'A');
+my $job = submit($node,
+	"'t', 'A', 'B', batch_size => 200, sleep_ms => 100", role => 'postgres');
 my $start = time;
 is($node->safe_psql('postgres', "SELECT bulk_status.wait($job, '1 s')"),
 	'running', 'wait: on a long job, wait(job, 1 s) says running');
@@ -239,13 +178,13 @@ is( $node->safe_psql('postgres', "SELECT count(*) FROM t WHERE status = 'A'"),
 # The same, ten times, with a job that spends its time sleeping between
 # small batches: a cancel that finds the worker asleep ends the job at
 # once too, every time.
-reset_table(10000, 'A');
+reset_table($node, 't', 10000, status => 'A');
 my @slow;
 my $rows_total = 0;
 for my $i (1 .. 10)
 {
-	my $id = submit_as('postgres',
-		"'t', 'A', 'B', batch_size => 10, sleep_ms => 100");
+	my $id = submit($node,
+		"'t', 'A', 'B', batch_size => 10, sleep_ms => 100", role => 'postgres');
 	wait_rows($id, 10);
 	($state, $took) = cancel_and_wait($id, '3 s');
 	push @slow, sprintf('job %d: %s after %.2f s', $id, $state, $took)
@@ -261,13 +200,13 @@ is(changed('B'), "$rows_total|$rows_total|$rows_total",
 #
 # 2. cancel of a job whose batch waits for a row lock.
 #
-reset_table(10000, 'A');
+reset_table($node, 't', 10000, status => 'A');
 # Row 3100 is in the 16th batch of 200 (rows 3001-3200).
 my $locker = $node->background_psql('postgres');
 $locker->query_safe('BEGIN');
 is($locker->query_safe('SELECT id FROM t WHERE id = 3100 FOR UPDATE'),
 	'3100', 'lock wait: another session locks row 3100');
-$job = submit_as('postgres', "'t', 'A', 'B', batch_size => 200");
+$job = submit($node, "'t', 'A', 'B', batch_size => 200", role => 'postgres');
 ok( $node->poll_query_until(
 		'postgres', qq{
 	SELECT wait_event_type = 'Lock' FROM pg_stat_activity
@@ -306,9 +245,9 @@ is( $node->safe_psql(
 #
 # 3. pause and resume.
 #
-reset_table(10000, 'A');
-$job = submit_as('postgres',
-	"'t', 'A', 'B', batch_size => 200, sleep_ms => 100");
+reset_table($node, 't', 10000, status => 'A');
+$job = submit($node,
+	"'t', 'A', 'B', batch_size => 200, sleep_ms => 100", role => 'postgres');
 wait_rows($job, 400);
 $node->safe_psql('postgres', "SELECT bulk_status.pause($job)");
 is($node->safe_psql('postgres', "SELECT bulk_status.wait($job, '30 s')"),
@@ -327,7 +266,7 @@ is(job($job, 'state || \'|\' || rows_done'),
 	"paused|$paused_rows", 'pause: 1.5 s later still paused, rows_done unchanged');
 is(changed('B'), "$paused_rows|$paused_rows|$paused_rows",
 	'pause: and no row changed meanwhile');
-is(workers($job), '0', 'pause: no worker came back');
+is(job_workers($node, $job), '0', 'pause: no worker came back');
 cmp_ok($paused_rows, '<', 10000, 'pause: the job stopped before its end');
 
 $node->safe_psql('postgres', "SELECT bulk_status.resume($job)");
@@ -340,11 +279,12 @@ is(changed('B'), '10000|10000|10000',
 #
 # 4. A queued job (no worker allowed) and its cancel.
 #
-set_max_workers(0);
-reset_table(2000, 'A');
-my $queued = submit_as('postgres', "'t', 'A', 'B', batch_size => 200");
+set_max_workers($node, 0);
+reset_table($node, 't', 2000, status => 'A');
+my $queued =
+  submit($node, "'t', 'A', 'B', batch_size => 200", role => 'postgres');
 usleep(500_000);
-is(workers(), '0', 'queued: no job worker runs');
+is(job_workers($node), '0', 'queued: no job worker runs');
 is(job($queued, "state || '|' || (started IS NULL)::text"),
 	'queued|true', 'queued: the job is queued, not started');
 ($state, $took) = cancel_and_wait($queued);
@@ -362,15 +302,17 @@ is( $node->safe_psql(
 # A queued job waits for a slot as long as it takes.  Every commit of a
 # submit asks for a sweep of the database: after five more jobs, a moment
 # apart, the first one has been swept six times without a free slot.
-$queued = submit_as('postgres', "'t', 'A', 'B', batch_size => 200");
+$queued =
+  submit($node, "'t', 'A', 'B', batch_size => 200", role => 'postgres');
 my @more;
 for my $i (1 .. 5)
 {
 	usleep(300_000);
-	push @more, submit_as('postgres', "'t', 'A', 'B', batch_size => 200");
+	push @more,
+	  submit($node, "'t', 'A', 'B', batch_size => 200", role => 'postgres');
 }
 usleep(500_000);
-is(workers(), '0', 'queued: still no job worker runs');
+is(job_workers($node), '0', 'queued: still no job worker runs');
 is( job($queued,
 		"state || '|' || (started IS NULL)::text || '|' || coalesce(error_sqlstate, '')"),
 	'queued|true|',
@@ -382,19 +324,21 @@ note 'queued job: '
 $node->safe_psql('postgres',
 	"SELECT bulk_status.cancel(id) FROM bulk_status.jobs WHERE state IN ('queued', 'running', 'paused')"
 );
-is(workers(), '0', 'queued: no job worker ever ran');
+is(job_workers($node), '0', 'queued: no job worker ever ran');
 is(changed('B'), '0|0|0', 'queued: no row changed');
 
 #
 # 5. max_workers = 1: three jobs run one at a time, in order.
 #
-set_max_workers(1);
-reset_table(6000, 'A');
+set_max_workers($node, 1);
+reset_table($node, 't', 6000, status => 'A');
 my @jobs;
 for my $filter ('id <= 2000', 'id > 2000 AND id <= 4000', 'id > 4000')
 {
-	push @jobs, submit_as('postgres',
-		"'t', 'A', 'B', filter => '$filter', batch_size => 200, sleep_ms => 50");
+	push @jobs,
+	  submit($node,
+		"'t', 'A', 'B', filter => '$filter', batch_size => 200, sleep_ms => 50",
+		role => 'postgres');
 }
 my $ids = join(',', @jobs);
 my ($max_seen, $samples, $busy) = (0, 0, 0);
@@ -434,17 +378,18 @@ is( $node->safe_psql(
 	'one worker: each started after the one before it finished');
 is(changed('B'), '6000|6000|6000',
 	'one worker: every row changed and audited exactly once');
-set_max_workers(undef);
+set_max_workers($node, undef);
 
 #
 # 6. lock_timeout_ms and max_retries against a lock held for longer.
 #
-reset_table(2000, 'A');
+reset_table($node, 't', 2000, status => 'A');
 $locker = $node->background_psql('postgres');
 $locker->query_safe('BEGIN');
 $locker->query_safe('SELECT id FROM t WHERE id = 1000 FOR UPDATE');
-$job = submit_as('postgres',
-	"'t', 'A', 'B', batch_size => 200, lock_timeout_ms => 100, max_retries => 2");
+$job = submit($node,
+	"'t', 'A', 'B', batch_size => 200, lock_timeout_ms => 100, max_retries => 2",
+	role => 'postgres');
 is($node->safe_psql('postgres', "SELECT bulk_status.wait($job, '60 s')"),
 	'failed', 'lock timeout: the job fails while the lock is held');
 my ($sqlstate, $error) = split /\|/, job($job, 'error_sqlstate, error');
@@ -503,16 +448,17 @@ is($sqlstate, '42501', 'no privilege: submit fails with 42501');
 is($node->safe_psql('postgres', $alice_jobs), '0', 'no privilege: no job row');
 
 # 8, 9, 10, 13: alice's job under row-level security.
-$job = submit_as('alice', "'s', 'A', 'B', batch_size => 25, sleep_ms => 100");
+$job = submit($node, "'s', 'A', 'B', batch_size => 25, sleep_ms => 100",
+	role => 'alice');
 $pid = worker_pid($job);
 is( $node->safe_psql(
 		'postgres', "SELECT usename, backend_type FROM pg_stat_activity WHERE pid = $pid"),
 	'alice|bulk_status job',
 	'owner: the worker of alice\'s job runs as alice');
 
-is(sql_as('bob', "SELECT count(*) FROM bulk_status.jobs WHERE id = $job"),
+is(sql_as($node, 'bob', "SELECT count(*) FROM bulk_status.jobs WHERE id = $job"),
 	'0', 'bob: does not see alice\'s job in bulk_status.jobs');
-is(sql_as('bob', "SELECT count(*) FROM bulk_status.job_parts WHERE job = $job"),
+is(sql_as($node, 'bob', "SELECT count(*) FROM bulk_status.job_parts WHERE job = $job"),
 	'0', 'bob: nor its parts');
 for my $call ("cancel($job)", "pause($job)", "resume($job)", "wait($job, '1 s')")
 {
@@ -521,7 +467,7 @@ for my $call ("cancel($job)", "pause($job)", "resume($job)", "wait($job, '1 s')"
 	like($err, qr/job $job does not exist/, "bob: $call says the job does not exist");
 }
 
-is( sql_as('mon', "SELECT owner, state FROM bulk_status.jobs WHERE id = $job"),
+is( sql_as($node, 'mon', "SELECT owner, state FROM bulk_status.jobs WHERE id = $job"),
 	'alice|running',
 	'mon: sees alice\'s job running');
 for my $call ("cancel($job)", "pause($job)")
@@ -532,7 +478,7 @@ for my $call ("cancel($job)", "pause($job)")
 is(job($job, 'state'), 'running',
 	'alice\'s job still runs after the attempts of bob and mon');
 
-is(sql_as('alice', "SELECT bulk_status.wait($job, '60 s')"),
+is(sql_as($node, 'alice', "SELECT bulk_status.wait($job, '60 s')"),
 	'done', 'rls: alice\'s job ends done');
 is( $node->safe_psql(
 		'postgres', q{
@@ -551,15 +497,16 @@ is( $node->safe_psql(
 is(job($job, 'rows_done'), '1000', 'rls: rows_done is 1000');
 
 # 11. pg_signal_backend: alice's job yes, a superuser's no.
-my $su_job = submit_as('postgres',
-	"'t', 'A', 'B', batch_size => 10, sleep_ms => 100");
-$job = submit_as('alice', "'s', 'B', 'A', batch_size => 25, sleep_ms => 100");
+my $su_job = submit($node,
+	"'t', 'A', 'B', batch_size => 10, sleep_ms => 100", role => 'postgres');
+$job = submit($node, "'s', 'B', 'A', batch_size => 25, sleep_ms => 100",
+	role => 'alice');
 worker_pid($su_job);
 worker_pid($job);
 ($sqlstate, my $err) = sqlstate_as('sig', "SELECT bulk_status.cancel($job)");
 note "sig cancel of alice's job: $err" if $sqlstate ne 'none';
 is($sqlstate, 'none', 'sig: cancels alice\'s job');
-is(sql_as('alice', "SELECT bulk_status.wait($job, '2 s')"),
+is(sql_as($node, 'alice', "SELECT bulk_status.wait($job, '2 s')"),
 	'cancelled', 'sig: alice\'s job is cancelled');
 ($sqlstate) = sqlstate_as('sig', "SELECT bulk_status.cancel($su_job)");
 is($sqlstate, '42704', 'sig: a superuser\'s job does not exist for it (42704)');
@@ -567,7 +514,7 @@ is(job($su_job, 'state'), 'running', 'sig: the superuser\'s job keeps running');
 ($state) = cancel_and_wait($su_job);
 is($state, 'cancelled', 'the superuser cancels its own job');
 # Clean up alice's job if sig could not cancel it.
-sql_as('alice',
+sql_as($node, 'alice',
 	"SELECT bulk_status.cancel($job) FROM bulk_status.jobs WHERE id = $job AND state IN ('queued', 'running', 'paused')"
 );
 

@@ -31,6 +31,7 @@ use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 use Time::HiRes qw(time);
+use BulkStatusTest;
 
 my $primary = PostgreSQL::Test::Cluster->new('primary');
 $primary->init(allows_streaming => 1);
@@ -75,39 +76,6 @@ $primary->safe_psql(
 	END
 	$$;
 });
-
-# Create table $name with $rows SYNCED rows and the audit trigger.
-sub make_table
-{
-	my ($name, $rows) = @_;
-	$primary->safe_psql(
-		'postgres', qq{
-		CREATE TABLE $name (id int PRIMARY KEY, status text NOT NULL);
-		INSERT INTO $name SELECT g, 'SYNCED' FROM generate_series(1, $rows) g;
-		CREATE TRIGGER ${name}_audit AFTER UPDATE OF status ON $name
-			FOR EACH ROW WHEN (OLD.status IS DISTINCT FROM NEW.status)
-			EXECUTE FUNCTION audit_row();
-		VACUUM ANALYZE $name;
-	});
-	return;
-}
-
-# Submit a SYNCED -> TEMP_DELETED job on $table with extra submit arguments;
-# returns its id (the job starts when this commits).
-sub submit
-{
-	my ($table, $args) = @_;
-	return $primary->safe_psql('postgres',
-		"SELECT bulk_status.submit('$table', 'SYNCED', 'TEMP_DELETED', $args)");
-}
-
-# "status|count" of a table on a node.
-sub statuses
-{
-	my ($node, $table) = @_;
-	return $node->safe_psql('postgres',
-		"SELECT status, count(*) FROM $table GROUP BY 1 ORDER BY 1");
-}
 
 # The job ends done, every row of $table changed, each audited exactly once.
 sub check_done
@@ -156,8 +124,10 @@ sub sample_batch_size
 # 1. max_rows_per_sec => 2000 on 10,000 rows.
 my $rate = 2000;
 my $rows = 10000;
-make_table('rated', $rows);
-my $job = submit('rated', "batch_size => 500, max_rows_per_sec => $rate");
+create_filled_table($primary, 'rated', $rows);
+my $job = submit($primary,
+	"'rated', 'SYNCED', 'TEMP_DELETED', batch_size => 500, max_rows_per_sec => $rate"
+);
 check_done($job, 'rated', $rows, 'rate');
 my $secs = $primary->safe_psql('postgres',
 	"SELECT extract(epoch FROM finished - started) FROM bulk_status.jobs WHERE id = $job");
@@ -180,9 +150,9 @@ is( $primary->safe_psql(
 	'rate: no batch started ahead of the rate');
 
 # 2a. target_batch_ms => 50 with fast batches: the batch size grows.
-make_table('fast', 40000);
-$job = submit('fast',
-	'batch_size => 500, target_batch_ms => 50, min_batch_size => 100, max_batch_size => 5000, sleep_ms => 20'
+create_filled_table($primary, 'fast', 40000);
+$job = submit($primary,
+	"'fast', 'SYNCED', 'TEMP_DELETED', batch_size => 500, target_batch_ms => 50, min_batch_size => 100, max_batch_size => 5000, sleep_ms => 20"
 );
 my @seen = sample_batch_size($job);
 note 'fast: job_parts.batch_size seen: ' . join(' ', @seen);
@@ -199,7 +169,7 @@ cmp_ok((sort { $b <=> $a } @sizes)[0], '>', 500,
 	'fast: batches of more than 500 rows committed');
 
 # 2b. target_batch_ms => 50 with slow batches: it shrinks to 100, no lower.
-make_table('slow', 3000);
+create_filled_table($primary, 'slow', 3000);
 $primary->safe_psql(
 	'postgres', q{
 	CREATE FUNCTION slow_batch() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -211,8 +181,8 @@ $primary->safe_psql(
 	CREATE TRIGGER slow_batch AFTER UPDATE ON slow
 		FOR EACH STATEMENT EXECUTE FUNCTION slow_batch();
 });
-$job = submit('slow',
-	'batch_size => 400, target_batch_ms => 50, min_batch_size => 100, max_batch_size => 5000'
+$job = submit($primary,
+	"'slow', 'SYNCED', 'TEMP_DELETED', batch_size => 400, target_batch_ms => 50, min_batch_size => 100, max_batch_size => 5000"
 );
 @seen = sample_batch_size($job);
 note 'slow: job_parts.batch_size seen: ' . join(' ', @seen);
@@ -233,17 +203,8 @@ is(scalar(grep { $_ == 100 } @sizes) >= 2, 1,
 # 3. max_replication_lag => '2s' with a streaming standby.
 my $total = 20000;
 my $batch = 1000;
-make_table('lagged', $total);
-$primary->backup('backup');
-my $standby = PostgreSQL::Test::Cluster->new('standby');
-$standby->init_from_backup($primary, 'backup', has_streaming => 1);
-$standby->append_conf(
-	'postgresql.conf', q{
-wal_receiver_status_interval = 1s
-hot_standby_feedback = off
-});
-$standby->start;
-$primary->wait_for_catchup($standby);
+create_filled_table($primary, 'lagged', $total);
+my $standby = start_standby($primary, 'standby');
 is(statuses($standby, 'lagged'), "SYNCED|$total", 'lag: the standby is in sync');
 
 # Pause replay, then write some WAL the standby receives but does not
@@ -258,8 +219,9 @@ ok( $primary->poll_query_until(
 	'lag: the replay lag exceeds 2 s');
 
 # 20 batches 100 ms apart: about 2 s of work without the cap.
-$job = submit('lagged',
-	"batch_size => $batch, sleep_ms => 100, max_replication_lag => '2s'");
+$job = submit($primary,
+	"'lagged', 'SYNCED', 'TEMP_DELETED', batch_size => $batch, sleep_ms => 100, max_replication_lag => '2s'"
+);
 ok( $primary->poll_query_until(
 		'postgres',
 		"SELECT phase = 'lag_wait' FROM bulk_status.jobs WHERE id = $job"),

@@ -27,6 +27,7 @@ use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 use Time::HiRes qw(time);
+use BulkStatusTest;
 
 my $pkglibdir = `pg_config --pkglibdir`;
 chomp $pkglibdir;
@@ -73,18 +74,8 @@ cron.use_background_workers = $background_workers
 			RETURN NULL;
 		END
 		\$\$;
-		CREATE TABLE fa (id int PRIMARY KEY, status text NOT NULL);
-		CREATE TABLE fb (id int PRIMARY KEY, status text NOT NULL);
-		INSERT INTO fa SELECT g, 'SYNCED' FROM generate_series(1, $rows) g;
-		INSERT INTO fb SELECT g, 'SYNCED' FROM generate_series(1, $rows) g;
-		CREATE TRIGGER fa_audit AFTER UPDATE OF status ON fa
-			FOR EACH ROW WHEN (OLD.status IS DISTINCT FROM NEW.status)
-			EXECUTE FUNCTION audit_row();
-		CREATE TRIGGER fb_audit AFTER UPDATE OF status ON fb
-			FOR EACH ROW WHEN (OLD.status IS DISTINCT FROM NEW.status)
-			EXECUTE FUNCTION audit_row();
-		VACUUM ANALYZE fa, fb;
 	});
+	create_filled_table($node, $_, $rows) for ('fa', 'fb');
 	my $ids = $node->safe_psql(
 		'postgres', qq{
 		SELECT cron.schedule('* * * * *', \$cron\$$submit_sql\$cron\$);
@@ -169,10 +160,7 @@ for my $name (sort keys %nodes)
 	# Every row changed exactly once, one transaction per batch.
 	for my $table ('fa', 'fb')
 	{
-		is( $node->safe_psql(
-				'postgres',
-				"SELECT status, count(*) FROM $table GROUP BY 1 ORDER BY 1"),
-			"TEMP_DELETED|$rows",
+		is(statuses($node, $table), "TEMP_DELETED|$rows",
 			"$name: every row of $table changed");
 		is( $node->safe_psql(
 				'postgres', qq{
