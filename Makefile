@@ -17,6 +17,7 @@ OBJS = \
 	src/cursor.o \
 	src/transition.o \
 	src/throttle.o \
+	src/vacuum.o \
 	src/generation.o \
 	src/jobs.o \
 	src/worker.o

@@ -14,6 +14,7 @@
  *					with target.c, batchsql.c, position.c and dryrun.c,
  *					behind engine.h
  *	  throttle.c	pauses, rows/s cap, adaptive batch size, replay lag cap
+ *	  vacuum.c		vacuum passes behind a run (a helper background worker)
  *	  generation.c	generations of a sync cycle (begin, end, current)
  *	  transition.c	CALL bulk_status.transition, purge and stamp
  *	  scan.c		bulk_status.scan: value-per-call keyset scan
@@ -198,6 +199,8 @@ typedef struct BulkTransitionArgs
 	int64		max_replication_lag_ms; /* 0: no cap */
 	Oid			source;			/* InvalidOid: every matching row */
 	int			workers;		/* a job's parts (0 for CALL) */
+	int64		vacuum_threshold;	/* dead rows between vacuum passes:
+									 * -1 auto (NULL), 0 never */
 
 	bool		any_from;		/* a stamp: change rows with any other value
 								 * (from_status unused) */
@@ -243,6 +246,9 @@ typedef struct BulkPosition
 	int64		batches;
 	int			batch_size;
 	Size		engine_peak;
+	int			vacuum_passes;	/* started by the run */
+	double		vacuum_ms;		/* their time so far */
+	const char *vacuum_note;	/* why there are none, or NULL */
 } BulkPosition;
 
 /*
@@ -320,5 +326,6 @@ extern void bulk_worker_init(BackgroundWorker *worker, const char *function,
 extern PGDLLEXPORT void bulk_job_worker_main(Datum arg);
 extern PGDLLEXPORT void bulk_launcher_main(Datum arg);
 extern PGDLLEXPORT void bulk_sweeper_main(Datum arg);
+extern PGDLLEXPORT void bulk_vacuum_main(Datum arg);
 
 #endif							/* BULK_STATUS_H */

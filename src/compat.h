@@ -15,6 +15,8 @@
 #include "postgres.h"
 
 #include "catalog/pg_class.h"
+#include "catalog/pg_database.h"
+#include "miscadmin.h"
 #include "pgstat.h"
 #include "postmaster/bgworker.h"
 #include "utils/acl.h"
@@ -44,6 +46,35 @@ bulk_owns_relation(Oid relid, Oid role)
 	return object_ownercheck(RelationRelationId, relid, role);
 #else
 	return pg_class_ownercheck(relid, role);
+#endif
+}
+
+/*
+ * Whether role may VACUUM relation relid (a table of this database), by
+ * VACUUM's own rule: the database's owner may; otherwise the table's owner
+ * (superusers own everything) before PostgreSQL 17, and from 17 on any
+ * holder of the MAINTAIN privilege (owners hold it unless revoked).
+ */
+#if PG_VERSION_NUM >= 170000
+#define BULK_VACUUM_RIGHTS_HINT \
+	"only the database's owner and roles with MAINTAIN on the table may vacuum it"
+#else
+#define BULK_VACUUM_RIGHTS_HINT \
+	"only the table's owner, the database's owner and superusers may vacuum it"
+#endif
+
+static inline bool
+bulk_may_vacuum(Oid relid, Oid role)
+{
+#if PG_VERSION_NUM >= 170000
+	return object_ownercheck(DatabaseRelationId, MyDatabaseId, role) ||
+		pg_class_aclcheck(relid, role, ACL_MAINTAIN) == ACLCHECK_OK;
+#elif PG_VERSION_NUM >= 160000
+	return object_ownercheck(DatabaseRelationId, MyDatabaseId, role) ||
+		object_ownercheck(RelationRelationId, relid, role);
+#else
+	return pg_database_ownercheck(MyDatabaseId, role) ||
+		pg_class_ownercheck(relid, role);
 #endif
 }
 

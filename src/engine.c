@@ -343,6 +343,7 @@ run_pass(BulkEngine *e, bool skip)
 
 		commit(e);
 		bulk_stats_finish(&e->stats, e->start);
+		bulk_vacuum_after_batch(e, changed);
 
 		report_progress(e, false);
 		if (!e->done)
@@ -395,6 +396,7 @@ engine_create(BulkTransitionArgs *args, bool atomic)
 		e->batch_size = Min(Max(e->batch_size, args->min_batch_size),
 							args->max_batch_size);
 	bulk_throttle_init(&e->throttle, args);
+	bulk_vacuum_init(e);
 	bulk_stats_start(&e->stats, args->delete_rows ? "purge" :
 					 args->any_from ? "stamp" : "transition");
 	INSTR_TIME_SET_CURRENT(e->start);

@@ -14,6 +14,7 @@
  *	  position.c	where a walk is: its bounds, the next position, a job
  *					part's slice, resume, and what a driver is told
  *	  dryrun.c		a dry run: counts, batches, the first statement, its plan
+ *	  vacuum.c		vacuum passes behind the run
  *
  *-------------------------------------------------------------------------
  */
@@ -22,7 +23,9 @@
 
 #include "bulk_status.h"
 
+#include "postmaster/bgworker.h"
 #include "storage/block.h"
+#include "utils/relcache.h"
 
 /* Parameters of every batch statement: $1 to, $2 from, then the bounds. */
 #define PARAM_TO		0
@@ -40,6 +43,26 @@ typedef enum BulkStatement
 	BULK_STMT_UPPER,			/* range: the key batch_size keys ahead */
 	BULK_STMT_EXISTS			/* skip_locked: did the batch leave rows? */
 } BulkStatement;
+
+/*
+ * The vacuum passes behind a run (vacuum.c): one in flight at a time, on
+ * the current target, started when dead reaches threshold.
+ */
+typedef struct BulkVacuum
+{
+	Oid			role;			/* the helper connects as this role */
+	Oid			relid;			/* the current target */
+	int64		threshold;		/* dead rows that start a pass; 0: none */
+	int64		dead;			/* left dead since the last pass started */
+	BackgroundWorkerHandle *handle; /* the pass in flight, or NULL */
+	instr_time	started;		/* when it started */
+	int			passes;
+	double		ms;				/* time of the passes that ended */
+	const char *relname;		/* the current target, quoted (target_cxt) */
+	const char *why_not;		/* why the role may not vacuum it, or NULL */
+	char	   *note;			/* what was said about it (run_cxt), or NULL */
+	bool		no_slot_told;	/* "no worker slot" was said */
+} BulkVacuum;
 
 /*
  * A run of the engine.  Memory: run_cxt owns everything that lives for the
@@ -118,6 +141,8 @@ typedef struct BulkEngine
 	instr_time	start;
 	instr_time	last_progress;
 
+	BulkVacuum	vacuum;
+
 	/* a background job's part */
 	bool		has_part_hi;	/* key bounds end at the part's last key */
 	int			target_index;	/* of the current target in the run */
@@ -153,6 +178,12 @@ extern void bulk_set_part_bounds(BulkEngine *e);
 extern void bulk_apply_resume(BulkEngine *e);
 extern int	bulk_first_target(BulkEngine *e, List *targets);
 extern void bulk_report_position(BulkEngine *e, int64 changed);
+
+/* vacuum.c */
+extern void bulk_vacuum_init(BulkEngine *e);
+extern void bulk_vacuum_target(BulkEngine *e, Relation rel);
+extern void bulk_vacuum_after_batch(BulkEngine *e, int64 changed);
+extern void bulk_vacuum_figures(BulkEngine *e, int *passes, double *ms);
 
 /* dryrun.c */
 extern int64 bulk_dry_run(BulkEngine *e, List *targets);

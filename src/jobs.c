@@ -937,8 +937,8 @@ bulk_status_job_live(PG_FUNCTION_ARGS)
 
 	for (i = 0; i < n; i++)
 	{
-		Datum		values[9];
-		bool		nulls[9] = {false};
+		Datum		values[11];
+		bool		nulls[11] = {false};
 
 		if (!may_see(copy[i].owner))
 			continue;
@@ -954,6 +954,8 @@ bulk_status_job_live(PG_FUNCTION_ARGS)
 		values[6] = Int32GetDatum(copy[i].batch_size);
 		values[7] = Float8GetDatum(copy[i].rows_per_sec);
 		values[8] = Int64GetDatum(copy[i].engine_peak);
+		values[9] = Int32GetDatum(copy[i].vacuum_passes);
+		values[10] = Float8GetDatum(copy[i].vacuum_ms);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	return (Datum) 0;

@@ -44,6 +44,8 @@ typedef struct BulkJobSlot
 	int			batch_size;
 	double		rows_per_sec;
 	int64		engine_peak;
+	int			vacuum_passes;
+	double		vacuum_ms;
 } BulkJobSlot;
 
 typedef struct BulkShared

@@ -39,8 +39,10 @@ typedef enum BulkOptionKind
 	OPT_INT,					/* integer: int */
 	OPT_BOOL,					/* boolean: bool */
 	OPT_STRATEGY,				/* text naming a strategy: BulkStrategy */
-	OPT_INTERVAL_MS				/* positive interval or NULL: int64 ms, 0 for
+	OPT_INTERVAL_MS,			/* positive interval or NULL: int64 ms, 0 for
 								 * NULL (its job column is bigint) */
+	OPT_ROWS_OR_AUTO			/* bigint, not negative, or NULL: int64, -1
+								 * for NULL ("auto") */
 } BulkOptionKind;
 
 typedef struct BulkOption
@@ -83,6 +85,7 @@ static const BulkOption options[] = {
 	"max_replication_lag_ms"},
 	{"source", OPT_SOURCE, FIELD(source), true, "source"},
 	{"workers", OPT_INT, FIELD(workers), false, "workers"},
+	{"vacuum_threshold", OPT_ROWS_OR_AUTO, FIELD(vacuum_threshold), true, "vacuum_threshold"},
 };
 
 #define NUM_OPTIONS lengthof(options)
@@ -220,6 +223,14 @@ set_option(BulkTransitionArgs *args, const BulkOption *opt, Datum value, bool st
 		case OPT_STRATEGY:
 			*(BulkStrategy *) f = bulk_parse_strategy(TextDatumGetCString(value));
 			break;
+		case OPT_ROWS_OR_AUTO:
+			*(int64 *) f = DatumGetInt64(value);
+			if (*(int64 *) f < 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("%s must not be negative", opt->name),
+						 errhint("NULL chooses it from the table's size; 0 turns it off.")));
+			break;
 		case OPT_INTERVAL_MS:
 			if (stored)
 				*(int64 *) f = DatumGetInt64(value);
@@ -236,6 +247,17 @@ set_option(BulkTransitionArgs *args, const BulkOption *opt, Datum value, bool st
 			}
 			break;
 	}
+}
+
+/* The fields whose NULL (or absent) option is not zero. */
+static void
+set_null_defaults(BulkTransitionArgs *args)
+{
+	int			i;
+
+	for (i = 0; i < NUM_OPTIONS; i++)
+		if (options[i].kind == OPT_ROWS_OR_AUTO)
+			*(int64 *) field(args, &options[i]) = -1;
 }
 
 /*
@@ -273,6 +295,7 @@ bulk_read_options(FunctionCallInfo fcinfo, BulkTransitionArgs *args)
 	}
 
 	memset(args, 0, sizeof(BulkTransitionArgs));
+	set_null_defaults(args);
 	for (i = 0; i < nargs; i++)
 	{
 		if (opt[i] < 0)
@@ -348,6 +371,12 @@ bulk_job_options_write(const BulkTransitionArgs *args, StringInfo cols,
 				types[k] = INT8OID;
 				values[k] = Int64GetDatum(*(const int64 *) f);
 				break;
+			case OPT_ROWS_OR_AUTO:
+				types[k] = INT8OID;
+				values[k] = Int64GetDatum(*(const int64 *) f);
+				if (*(const int64 *) f < 0)
+					nulls[k] = 'n';
+				break;
 		}
 	}
 }
@@ -396,6 +425,7 @@ bulk_job_options_read(HeapTuple tup, TupleDesc desc, int first_col,
 	int			i;
 	int			col = first_col;
 
+	set_null_defaults(args);
 	for (i = 0; i < NUM_OPTIONS; i++)
 	{
 		bool		isnull;

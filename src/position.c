@@ -257,6 +257,8 @@ bulk_report_position(BulkEngine *e, int64 changed)
 	pos.batches = e->stats.batches;
 	pos.batch_size = e->batch_size;
 	pos.engine_peak = e->stats.engine_peak;
+	bulk_vacuum_figures(e, &pos.vacuum_passes, &pos.vacuum_ms);
+	pos.vacuum_note = e->vacuum.note;
 	e->args->driver->after_batch(e->args->driver->arg, &pos);
 }
 

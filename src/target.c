@@ -783,6 +783,8 @@ setup_target(BulkEngine *e, Relation rel)
 	size_parameters(e);
 	bulk_reset_position(e);
 	MemoryContextSwitchTo(e->run_cxt);
+	if (!e->atomic && !e->args->dry_run)
+		bulk_vacuum_target(e, rel);
 }
 
 /* Prepare every statement the current target's batches may run. */

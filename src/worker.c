@@ -593,6 +593,8 @@ typedef struct JobWorker
 	const char *relname;
 	int64		base_rows;		/* rows done before this run */
 	int64		base_batches;
+	int			base_vacuum_passes;
+	double		base_vacuum_ms;
 	StopReason	stop;
 	bool		stopped_run;	/* the run stopped before its end */
 	TimestampTz last_batch;
@@ -614,6 +616,8 @@ typedef enum PartColumn
 	PC_BLOCK_HI,
 	PC_ROWS_DONE,
 	PC_BATCHES,
+	PC_VACUUM_PASSES,
+	PC_VACUUM_MS,
 	/* the position: written after every batch, read to resume */
 	PC_TARGET,
 	PC_TARGET_INDEX,
@@ -629,7 +633,7 @@ typedef enum PartColumn
 
 static const char *const part_columns[NUM_PART_COLUMNS] = {
 	"state", "range_lo", "range_hi", "block_lo", "block_hi", "rows_done",
-	"batches", "target", "target_index", "strategy", "pass", "position",
+	"batches", "vacuum_passes", "vacuum_ms", "target", "target_index", "strategy", "pass", "position",
 	"position_block", "retry_position", "retry_block", "skipped"
 };
 
@@ -744,9 +748,9 @@ worker_after_batch(void *arg, const BulkPosition *pos)
 		PC_POSITION_BLOCK, PC_RETRY_POSITION, PC_RETRY_BLOCK, PC_SKIPPED,
 		PC_ROWS_DONE, PC_BATCHES
 	};
-	Oid			types[lengthof(cols) + 4];
-	Datum		values[lengthof(cols) + 4];
-	char		nulls[lengthof(cols) + 4];
+	Oid			types[lengthof(cols) + 7];
+	Datum		values[lengthof(cols) + 7];
+	char		nulls[lengthof(cols) + 7];
 	StringInfoData sql;
 	BulkJobSlot *slot = slot_of(w);
 	TimestampTz now = GetCurrentTimestamp();
@@ -813,6 +817,13 @@ worker_after_batch(void *arg, const BulkPosition *pos)
 	values[i++] = Int32GetDatum(pos->batch_size);
 	types[i] = INT8OID;
 	values[i++] = Int64GetDatum((int64) pos->engine_peak);
+	types[i] = INT4OID;
+	values[i++] = Int32GetDatum(w->base_vacuum_passes + pos->vacuum_passes);
+	types[i] = FLOAT8OID;
+	values[i++] = Float8GetDatum(w->base_vacuum_ms + pos->vacuum_ms);
+	types[i] = TEXTOID;
+	values[i] = pos->vacuum_note ? CStringGetTextDatum(pos->vacuum_note) : (Datum) 0;
+	nulls[i++] = pos->vacuum_note ? ' ' : 'n';
 	types[i] = INT8OID;
 	values[i++] = Int64GetDatum(w->job);
 	types[i] = INT4OID;
@@ -824,10 +835,12 @@ worker_after_batch(void *arg, const BulkPosition *pos)
 		appendStringInfo(&sql, "%s = $%d%s, ", part_columns[cols[i]], i + 1,
 						 cols[i] == PC_TARGET ? "::regclass" : "");
 	appendStringInfo(&sql, "batch_size = $%d, engine_peak = GREATEST(engine_peak, $%d),"
+					 " vacuum_passes = $%d, vacuum_ms = $%d,"
+					 " vacuum_note = COALESCE($%d, vacuum_note),"
 					 " attempts = 0, updated = clock_timestamp()"
 					 " WHERE job = $%d AND part = $%d",
-					 i + 1, i + 2, i + 3, i + 4);
-	(void) bulk_state_execute("job_part_state", sql.data, i + 4, types, values, nulls,
+					 i + 1, i + 2, i + 3, i + 4, i + 5, i + 6, i + 7);
+	(void) bulk_state_execute("job_part_state", sql.data, i + 7, types, values, nulls,
 							  SPI_OK_UPDATE);
 
 	/* rows/s: a moving average over batches, pauses included */
@@ -838,6 +851,8 @@ worker_after_batch(void *arg, const BulkPosition *pos)
 	slot->batches = w->base_batches + pos->batches;
 	slot->batch_size = pos->batch_size;
 	slot->engine_peak = (int64) pos->engine_peak;
+	slot->vacuum_passes = w->base_vacuum_passes + pos->vacuum_passes;
+	slot->vacuum_ms = w->base_vacuum_ms + pos->vacuum_ms;
 	if (elapsed > 0)
 		slot->rows_per_sec = slot->rows_per_sec == 0 ? pos->changed / elapsed :
 			0.7 * slot->rows_per_sec + 0.3 * (pos->changed / elapsed);
@@ -970,6 +985,8 @@ load_part(JobWorker *w)
 	load_resume(w, tup, desc, first);
 	w->base_rows = part_int64(tup, desc, first + PC_ROWS_DONE);
 	w->base_batches = part_int64(tup, desc, first + PC_BATCHES);
+	w->base_vacuum_passes = DatumGetInt32(SPI_getbinval(tup, desc, first + PC_VACUUM_PASSES, &isnull));
+	w->base_vacuum_ms = DatumGetFloat8(SPI_getbinval(tup, desc, first + PC_VACUUM_MS, &isnull));
 	w->relname = get_rel_name(a->relid) ? quote_identifier(get_rel_name(a->relid)) : "?";
 	return true;
 }
