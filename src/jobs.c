@@ -956,6 +956,7 @@ bulk_status_job_live(PG_FUNCTION_ARGS)
 		values[8] = Int64GetDatum(copy[i].engine_peak);
 		values[9] = Int32GetDatum(copy[i].vacuum_passes);
 		values[10] = Float8GetDatum(copy[i].vacuum_ms);
+		/* before 0.3.0 the function declares the first 9 columns only */
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	return (Datum) 0;

@@ -467,6 +467,21 @@ state_table_owner(const char *table)
 }
 
 /*
+ * Whether the state table bulk_status.<table> has a column: the library
+ * may be newer than the extension's objects (between installing a new
+ * version and ALTER EXTENSION bulk_status UPDATE), and must then leave the
+ * columns of later versions alone.
+ */
+bool
+bulk_state_has_column(const char *table, const char *column)
+{
+	Oid			nsp = get_namespace_oid("bulk_status", false);
+	Oid			relid = get_relname_relid(table, nsp);
+
+	return OidIsValid(relid) && get_attnum(relid, column) != InvalidAttrNumber;
+}
+
+/*
  * Run one fixed statement on the state table bulk_status.<table> as that
  * table's owner, and return SPI_processed.  This is the one way the
  * extension writes and reads its own tables (cursors, generations, jobs).

@@ -12,7 +12,8 @@
  * back by its worker through the same entries (bulk_job_options_*).  To
  * add an option: a field in BulkTransitionArgs, an entry here, the
  * argument in the SQL signatures (and a job_state column if jobs keep it),
- * and its use.
+ * and its use.  A library newer than the installed extension (before
+ * ALTER EXTENSION UPDATE) leaves job columns that are not there yet alone.
  *
  *-------------------------------------------------------------------------
  */
@@ -100,6 +101,16 @@ find_option(const char *name)
 		if (strcmp(options[i].name, name) == 0)
 			return i;
 	return -1;
+}
+
+/*
+ * Whether jobs keep an option: it has a job_state column, and the
+ * installed version of the extension has that column.
+ */
+static bool
+stored(const BulkOption *opt)
+{
+	return opt->column != NULL && bulk_state_has_column("job_state", opt->column);
 }
 
 /* Where an option's field is in args. */
@@ -326,13 +337,11 @@ bulk_job_options_write(const BulkTransitionArgs *args, StringInfo cols,
 	{
 		const BulkOption *opt = &options[i];
 		const void *f = (const char *) args + opt->offset;
-		int			k = (*n)++;
+		int			k;
 
-		if (opt->column == NULL)
-		{
-			(*n)--;
+		if (!stored(opt))
 			continue;
-		}
+		k = (*n)++;
 		appendStringInfo(cols, "%s%s", cols->len > 0 ? ", " : "", opt->column);
 		nulls[k] = ' ';
 		switch (opt->kind)
@@ -389,7 +398,7 @@ bulk_job_options_count(void)
 	int			n = 0;
 
 	for (i = 0; i < NUM_OPTIONS; i++)
-		if (options[i].column)
+		if (stored(&options[i]))
 			n++;
 	return n;
 }
@@ -406,7 +415,7 @@ bulk_job_options_select(StringInfo sql, const char *alias)
 
 	for (i = 0; i < NUM_OPTIONS; i++)
 	{
-		if (options[i].column == NULL)
+		if (!stored(&options[i]))
 			continue;
 		appendStringInfo(sql, "%s%s.%s", first ? "" : ", ", alias, options[i].column);
 		first = false;
@@ -431,7 +440,7 @@ bulk_job_options_read(HeapTuple tup, TupleDesc desc, int first_col,
 		bool		isnull;
 		Datum		value;
 
-		if (options[i].column == NULL)
+		if (!stored(&options[i]))
 			continue;
 		value = SPI_getbinval(tup, desc, col++, &isnull);
 		if (!isnull)			/* else the field keeps its zero */

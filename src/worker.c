@@ -595,6 +595,7 @@ typedef struct JobWorker
 	int64		base_batches;
 	int			base_vacuum_passes;
 	double		base_vacuum_ms;
+	bool		vacuum_columns; /* job_part_state has them (0.3.0 on) */
 	StopReason	stop;
 	bool		stopped_run;	/* the run stopped before its end */
 	TimestampTz last_batch;
@@ -834,12 +835,15 @@ worker_after_batch(void *arg, const BulkPosition *pos)
 	for (i = 0; i < lengthof(cols); i++)
 		appendStringInfo(&sql, "%s = $%d%s, ", part_columns[cols[i]], i + 1,
 						 cols[i] == PC_TARGET ? "::regclass" : "");
-	appendStringInfo(&sql, "batch_size = $%d, engine_peak = GREATEST(engine_peak, $%d),"
-					 " vacuum_passes = $%d, vacuum_ms = $%d,"
-					 " vacuum_note = COALESCE($%d, vacuum_note),"
-					 " attempts = 0, updated = clock_timestamp()"
-					 " WHERE job = $%d AND part = $%d",
-					 i + 1, i + 2, i + 3, i + 4, i + 5, i + 6, i + 7);
+	appendStringInfo(&sql, "batch_size = $%d, engine_peak = GREATEST(engine_peak, $%d),",
+					 i + 1, i + 2);
+	/* (before ALTER EXTENSION UPDATE to 0.3.0, $i+3..$i+5 go unused) */
+	if (w->vacuum_columns)
+		appendStringInfo(&sql, " vacuum_passes = $%d, vacuum_ms = $%d,"
+						 " vacuum_note = COALESCE($%d, vacuum_note),",
+						 i + 3, i + 4, i + 5);
+	appendStringInfo(&sql, " attempts = 0, updated = clock_timestamp()"
+					 " WHERE job = $%d AND part = $%d", i + 6, i + 7);
 	(void) bulk_state_execute("job_part_state", sql.data, i + 7, types, values, nulls,
 							  SPI_OK_UPDATE);
 
@@ -944,7 +948,13 @@ load_part(JobWorker *w)
 						   " (SELECT count(*) FROM bulk_status.job_part_state q"
 						   "   WHERE q.job = j.id)::int4");
 	for (i = 0; i < NUM_PART_COLUMNS; i++)
-		appendStringInfo(&sql, ", p.%s", part_columns[i]);
+	{
+		/* columns of a later version than the one installed read as 0 */
+		if (bulk_state_has_column("job_part_state", part_columns[i]))
+			appendStringInfo(&sql, ", p.%s", part_columns[i]);
+		else
+			appendStringInfo(&sql, ", NULL AS %s", part_columns[i]);
+	}
 	appendStringInfoString(&sql, " FROM bulk_status.job_state j"
 						   " JOIN bulk_status.job_part_state p ON p.job = j.id"
 						   " WHERE j.id = $1 AND p.part = $2 FOR UPDATE OF p");
@@ -985,8 +995,14 @@ load_part(JobWorker *w)
 	load_resume(w, tup, desc, first);
 	w->base_rows = part_int64(tup, desc, first + PC_ROWS_DONE);
 	w->base_batches = part_int64(tup, desc, first + PC_BATCHES);
-	w->base_vacuum_passes = DatumGetInt32(SPI_getbinval(tup, desc, first + PC_VACUUM_PASSES, &isnull));
-	w->base_vacuum_ms = DatumGetFloat8(SPI_getbinval(tup, desc, first + PC_VACUUM_MS, &isnull));
+	w->vacuum_columns = bulk_state_has_column("job_part_state", "vacuum_passes");
+	if (w->vacuum_columns)
+	{
+		w->base_vacuum_passes = DatumGetInt32(SPI_getbinval(tup, desc, first + PC_VACUUM_PASSES,
+															&isnull));
+		w->base_vacuum_ms = DatumGetFloat8(SPI_getbinval(tup, desc, first + PC_VACUUM_MS,
+														 &isnull));
+	}
 	w->relname = get_rel_name(a->relid) ? quote_identifier(get_rel_name(a->relid)) : "?";
 	return true;
 }

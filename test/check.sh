@@ -23,7 +23,9 @@
 # cluster), KEEP=1 (keep the temporary directory for a post-mortem),
 # SKIP_BENCH=1 (leave out the quick benchmark guard, test/bench/bench.sh
 # --quick), SKIP_TAP=1 (leave out the TAP tests), REPEAT=N (run the suites
-# N times, stopping at the first failing round: test/repeat.sh),
+# N times, stopping at the first failing round: test/repeat.sh), SUITES
+# (which of "regress isolation tap" run, default all), PROVE_TESTS (the TAP
+# files to run, e.g. test/t/012_vacuum_passes.pl),
 # BULK_STATUS_ROOTS (where the root file systems are kept).
 
 set -euo pipefail
@@ -191,6 +193,11 @@ explain_failure() {
     fi
 }
 
+# Whether suite $1 is among SUITES (default: all of them).
+wanted() {
+    [[ " ${SUITES:-regress isolation tap} " == *" $1 "* ]]
+}
+
 # Print the test files that prove reported as failed in its output $1.
 failed_tap_files() {
     awk '/^Test Summary Report/ { report = 1 }
@@ -229,16 +236,16 @@ main() {
     local ran=0 round
     for ((round = 1; round <= REPEAT; round++)); do
         [ "$REPEAT" -eq 1 ] || log "round $round of $REPEAT"
-        if has_files test/sql '*.sql'; then
+        if wanted regress && has_files test/sql '*.sql'; then
             run_suite regress ISOLATION= TAP_TESTS=
             ran=1
         fi
-        if has_files test/specs '*.spec'; then
+        if wanted isolation && has_files test/specs '*.spec'; then
             run_suite isolation REGRESS= TAP_TESTS=
             ran=1
         fi
-        if [ "${SKIP_TAP:-0}" != 1 ] && has_files test/t '*.pl'; then
-            run_suite tap REGRESS= ISOLATION= PROVE_FLAGS=-v
+        if wanted tap && [ "${SKIP_TAP:-0}" != 1 ] && has_files test/t '*.pl'; then
+            run_suite tap REGRESS= ISOLATION= PROVE_FLAGS=-v ${PROVE_TESTS:+PROVE_TESTS="$PROVE_TESTS"}
             ran=1
         fi
         if [ "$FAILED" -gt 0 ] && [ "$REPEAT" -gt 1 ]; then

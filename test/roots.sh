@@ -92,7 +92,7 @@ EOF
 # Run CMD (a path relative to the tree, and its arguments) inside the root
 # for major $1, on a copy of this tree, with PG_MAJOR set and the
 # settings check.sh reads passed through (COPT, PORT, SKIP_BENCH, SKIP_TAP,
-# REPEAT, KEEP).  Returns CMD's status.
+# REPEAT, SUITES, PROVE_TESTS, KEEP).  Returns CMD's status.
 run_in_root() {
     local major=$1 suite root run rc=0
     shift
@@ -116,6 +116,7 @@ run_in_root() {
     log "running $* for PostgreSQL $major inside the Debian $suite root ($root)"
     in_root "$root" PG_MAJOR="$major" COPT="${COPT:-}" PORT="${PORT:-}" \
         SKIP_BENCH="${SKIP_BENCH:-0}" SKIP_TAP="${SKIP_TAP:-0}" REPEAT="${REPEAT:-1}" \
+        SUITES="${SUITES:-regress isolation tap}" PROVE_TESTS="${PROVE_TESTS:-}" \
         KEEP="${KEEP:-0}" \
         bash "${run#"$root"}/$1" "${@:2}" || rc=$?
     if [ "${KEEP:-0}" = 1 ]; then

@@ -104,6 +104,8 @@ CALL bulk_status.transition('t', 'a', 'b', lock_timeout_ms => -1);
 \echo :LAST_ERROR_SQLSTATE
 CALL bulk_status.transition('t', 'a', 'b', max_retries => -1);
 \echo :LAST_ERROR_SQLSTATE
+CALL bulk_status.transition('t', 'a', 'b', vacuum_threshold => -1);
+\echo :LAST_ERROR_SQLSTATE
 CALL bulk_status.transition('t', 'a', 'b', strategy => 'fast');
 \echo :LAST_ERROR_SQLSTATE
 CALL bulk_status.transition('t', 'a', 'b', strategy => '');

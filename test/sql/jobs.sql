@@ -25,6 +25,7 @@ SELECT bulk_status.submit('jobs_files', 'SYNCED', 'X', max_batch_size => 10, min
 SELECT bulk_status.submit('jobs_files', 'SYNCED', 'X', max_replication_lag => '0 s');
 SELECT bulk_status.submit('jobs_files', NULL, 'X');
 SELECT bulk_status.submit('jobs_files', 'SYNCED', 'X', workers => 0);
+SELECT bulk_status.submit('jobs_files', 'SYNCED', 'X', vacuum_threshold => -5);
 SELECT bulk_status.submit('jobs_files', 'SYNCED', 'X', workers => NULL);
 SELECT bulk_status.submit('jobs_files', 'SYNCED', 'X', workers => 65);
 SELECT bulk_status.submit('jobs_nokey', 'SYNCED', 'X', strategy => 'range');
