@@ -11,7 +11,8 @@
 #      vacuum_threshold => 0, which doubles it and is never vacuumed.
 #   2. A partitioned table walked leaf by leaf: each leaf is vacuumed.
 #   3. A role that may not vacuum the table (not its owner, no MAINTAIN):
-#      its CALL says once why there are no passes, and changes every row.
+#      its CALL says once why there are no passes, and changes every row;
+#      from PostgreSQL 17 on, with MAINTAIN granted, its passes run.
 #   4. A job: bulk_status.jobs shows its passes and their time; the job of
 #      that role ends done, and job_parts.vacuum_note says why it had none.
 #   5. Cancel while a (slowed) vacuum pass runs: the job is cancelled within
@@ -134,6 +135,21 @@ note "no rights: $notes[0]" if @notes;
 is(vacuums('vt'), '0', 'no rights: no pass ran');
 is($node->safe_psql('postgres', "SELECT count(*) FROM vt WHERE status = 'B'"),
 	'20000', 'no rights: every row changed');
+
+# From PostgreSQL 17 on, MAINTAIN on the table is enough.
+if ($node->pg_version >= 17)
+{
+	$node->safe_psql('postgres', "GRANT MAINTAIN ON vt TO vera; UPDATE vt SET status = 'A'");
+	my $before = vacuums('vt');
+	($ret, $stdout, $stderr) = $node->psql(
+		'postgres',
+		"CALL bulk_status.transition('vt', 'A', 'B', batch_size => 1000, sleep_ms => 10, vacuum_threshold => 2000)",
+		extra_params => [ '-U', 'vera' ]);
+	is($ret, 0, 'MAINTAIN (17+): the CALL succeeds');
+	unlike($stderr, qr/no vacuum passes/, 'MAINTAIN (17+): no note');
+	cmp_ok(vacuums('vt') - $before, '>=', 1, 'MAINTAIN (17+): passes ran as vera');
+	$node->safe_psql('postgres', 'REVOKE MAINTAIN ON vt FROM vera');
+}
 
 # 4. Jobs.
 make_table('jt', 60000);
