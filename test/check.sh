@@ -81,7 +81,7 @@ prepare_workdir() {
         mkdir "$TESTDIR"
         # The tracked files plus the build, without git data or old test output.
         tar -C "$ROOT" -cf - \
-            --exclude=./.git --exclude=./.demo --exclude=./results \
+            --exclude=./.git --exclude=./.demo --exclude=./test/bench/data --exclude=./results \
             --exclude=./output_iso --exclude=./tmp_check --exclude=./log \
             --exclude=./regression.diffs --exclude=./regression.out . \
             | tar -C "$TESTDIR" -xf -

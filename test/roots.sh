@@ -107,7 +107,7 @@ run_in_root() {
     run=$(as_root mktemp -d "$root/build/run.XXXXXX")
     as_root chmod 755 "$run"
     tar -C "$(repo_root)" -cf - \
-        --exclude=./.git --exclude=./.demo --exclude=./results \
+        --exclude=./.git --exclude=./.demo --exclude=./test/bench/data --exclude=./results \
         --exclude=./output_iso --exclude=./tmp_check --exclude=./log \
         --exclude='*.o' --exclude='*.so' --exclude='*.bc' \
         --exclude=./regression.diffs --exclude=./regression.out . \
