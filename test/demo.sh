@@ -222,6 +222,19 @@ human_bytes() {
 # The statement runs in its own psql session whose backend is sampled from
 # outside; WAL, time, heap size and checkpoints are taken in the same
 # session around it.
+# psql lines that set :$1 to the checkpoints the server has done so far
+# (pg_stat_checkpointer from PostgreSQL 17 on, pg_stat_bgwriter before).
+checkpoints_sql() {
+    cat <<SQL
+SELECT current_setting('server_version_num')::int >= 170000 AS has_checkpointer \gset
+\if :has_checkpointer
+SELECT num_timed + num_requested AS $1 FROM pg_stat_checkpointer \gset
+\else
+SELECT checkpoints_timed + checkpoints_req AS $1 FROM pg_stat_bgwriter \gset
+\endif
+SQL
+}
+
 run_phase() {
     local cycle=$1 label=$2 table=$3 sql=${4%;} settings=${5:-}
     local n=$((${#PHASES[@]} + 1))
@@ -239,14 +252,15 @@ SELECT pg_backend_pid() AS pid \gset
 SELECT pg_sleep(0.25) AS slept \gset
 SET bulk_status.progress_interval = 1000;
 $settings
-SELECT checkpoints_timed + checkpoints_req AS ckpt0 FROM pg_stat_bgwriter \gset
+$(checkpoints_sql ckpt0)
 SELECT pg_relation_size(:'tbl') AS heap0 \gset
 SELECT pg_current_wal_lsn() AS wal0, clock_timestamp() AS t0 \gset
 $sql \gset step_
 SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), :'wal0')::bigint AS wal,
        extract(epoch FROM clock_timestamp() - :'t0'::timestamptz) AS secs,
        pg_relation_size(:'tbl') AS heap \gset
-SELECT checkpoints_timed + checkpoints_req - :ckpt0 AS ckpts FROM pg_stat_bgwriter \gset
+$(checkpoints_sql ckpt1)
+SELECT :ckpt1 - :ckpt0 AS ckpts \gset
 SELECT coalesce(engine_peak_bytes::text, '-') AS engine,
        coalesce(backend_peak_bytes::text, '-') AS backend,
        coalesce(kind, '-') AS kind, coalesce(rows::text, '-') AS rows,
