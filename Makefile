@@ -22,6 +22,11 @@ OBJS = \
 	src/jobs.o \
 	src/worker.o
 
+# PGXS does not know which headers a file includes: rebuild everything when
+# any of them changes (a struct that grew must not be read at old offsets).
+HEADERS = $(wildcard src/*.h)
+$(OBJS): $(HEADERS)
+
 DATA = $(wildcard sql/$(EXTENSION)--*.sql)
 
 # Tests: pg_regress inputs in test/sql, isolation specs in test/specs, their
