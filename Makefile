@@ -22,11 +22,6 @@ OBJS = \
 	src/jobs.o \
 	src/worker.o
 
-# PGXS does not know which headers a file includes: rebuild everything when
-# any of them changes (a struct that grew must not be read at old offsets).
-HEADERS = $(wildcard src/*.h)
-$(OBJS): $(HEADERS)
-
 DATA = $(wildcard sql/$(EXTENSION)--*.sql)
 
 # Tests: pg_regress inputs in test/sql, isolation specs in test/specs, their
@@ -46,6 +41,11 @@ PG_CPPFLAGS = -DBULK_STATUS_VERSION='"$(EXTVERSION)"' -Wall -Wextra -Wno-unused-
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
+
+# PGXS does not know which headers a file includes: rebuild every object
+# when any of them changes (a struct that grew must not be read at its old
+# offsets).  After the include, so that "all" stays the default goal.
+$(OBJS): $(wildcard src/*.h)
 
 # The TAP tests' shared helpers (test/perl/BulkStatusTest.pm).  Added to
 # PG_PROVE_FLAGS, after PGXS has set it, because PROVE_FLAGS is often given
