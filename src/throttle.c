@@ -18,6 +18,8 @@
  */
 #include "postgres.h"
 
+#include <math.h>
+
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "replication/walsender.h"
@@ -69,10 +71,11 @@ bulk_sleep(double ms, const BulkDriver *driver)
 	double		left = ms;
 
 	INSTR_TIME_SET_CURRENT(start);
-	while (left >= 1)
+	/* never less than asked: a fraction of a millisecond left is slept too */
+	while (left > 0)
 	{
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-						 (long) Min(left, 60000.0), PG_WAIT_EXTENSION);
+						 (long) ceil(Min(left, 60000.0)), PG_WAIT_EXTENSION);
 		ResetLatch(MyLatch);
 		CHECK_FOR_INTERRUPTS();
 		if (bulk_driver_stopping(driver))
