@@ -38,6 +38,7 @@
 #include "postmaster/bgworker.h"
 #include "storage/block.h"
 #include "utils/timestamp.h"
+#include "utils/tuplestore.h"
 #include "utils/guc.h"
 #include "utils/relcache.h"
 
@@ -107,13 +108,17 @@ extern void bulk_append_status_literal(StringInfo buf, const char *alias,
 									   const char *column, const char *op,
 									   const char *value, Oid type, int32 typmod);
 extern Datum bulk_text_array(char **values, int n);
+extern List *bulk_key_boundaries(Relation rel, BulkKey *key, bool only,
+								 const char *where, int n);
 extern char **bulk_text_array_values(Datum array, int *n);
 
 /*
  * A keyset read of a table's rows in key order, shared by scans and
- * cursors: "SELECT <live columns> FROM tbl WHERE key > $1... AND (filter)
- * ORDER BY key LIMIT n", and what turns its result rows back into
- * composite datums of the table's row type.
+ * cursors: "SELECT <live columns> FROM tbl WHERE key > $1... [AND key <=
+ * $k+1...] AND (filter) ORDER BY key LIMIT n".  bulk_keyset_query_run()
+ * hands each result row, as the executor produces it, to a tuplestore or
+ * into an array of composite datums of the table's row type, and keeps the
+ * last row's key.
  */
 typedef struct BulkKeysetQuery
 {
@@ -125,13 +130,29 @@ typedef struct BulkKeysetQuery
 	char	   *columns;		/* quoted select list */
 	TupleDesc	rowdesc;		/* the table's row type */
 	int			natts;
+	bool		direct;			/* no dropped columns: a result row is laid
+								 * out as a row of the table */
 	int		   *src_col;		/* per attribute: result column, 0 if dropped */
 	int		   *key_col;		/* per key column: result column */
 	int16	   *key_typlen;
 	bool	   *key_typbyval;
 	Datum	   *values;			/* workspace for forming rows */
 	bool	   *isnull;
+	MemoryContext cxt;			/* where the query lives */
+	Datum	   *last_key;		/* the key of the last row run() returned */
+	char	   *keybuf;			/* its by-reference values, in cxt */
+	Size		keybuf_size;
 } BulkKeysetQuery;
+
+/* Where bulk_keyset_query_run() puts a batch's rows. */
+typedef struct BulkKeysetBatch
+{
+	Tuplestorestate *store;		/* rows go here, in the row type, or */
+	MemoryContext row_cxt;		/* as composite datums allocated here */
+	Datum	   *rows;			/* into this array (grown in row_cxt) */
+	uint64		capacity;
+	uint64		nrows;			/* rows in this batch */
+} BulkKeysetBatch;
 
 /* scan.c */
 extern Relation bulk_open_rowtype_table(FunctionCallInfo fcinfo, int argno,
@@ -139,9 +160,10 @@ extern Relation bulk_open_rowtype_table(FunctionCallInfo fcinfo, int argno,
 extern void bulk_keyset_query_init(BulkKeysetQuery *q, Relation rel,
 								   const char *filter, const char *what);
 extern char *bulk_keyset_query_sql(BulkKeysetQuery *q, bool after_pos,
-								   int64 limit);
-extern void bulk_keyset_query_fill(BulkKeysetQuery *q, uint64 i);
-extern void bulk_keyset_query_key(BulkKeysetQuery *q, uint64 i, Datum *key);
+								   bool upper, int64 limit);
+extern uint64 bulk_keyset_query_run(BulkKeysetQuery *q, SPIPlanPtr plan,
+									Datum *params, int nparams,
+									BulkKeysetBatch *batch);
 
 /* options.c, engine.c */
 typedef enum BulkStrategy

@@ -17,6 +17,12 @@
  * key column), turned back into values with the key types' input
  * functions, so it does not depend on anything in memory.
  *
+ * A cursor opened with parts => n is n rows of cursor_state, one per key
+ * range (split from a sample of the keys, bulk_key_boundaries): part i
+ * starts with its position at its lower bound and reads up to its upper
+ * bound.  Each part's row is locked on its own, so consumers of different
+ * parts never wait for each other, and consumers of one part take turns.
+ *
  * Security: cursor_state is not accessible to PUBLIC.  The statements on
  * it run as the table's owner (SECURITY_LOCAL_USERID_CHANGE, restricted),
  * are fixed text with parameters only, and run under search_path
@@ -36,6 +42,7 @@
 
 #include "access/htup_details.h"
 #include "access/relation.h"
+#include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
@@ -47,17 +54,54 @@
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
+#include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/syscache.h"
 #include "utils/tuplestore.h"
 
 #include "bulk_status.h"
 
-/* The state table's columns as cursor_fetch reads them. */
-#define STATE_SELECT \
-	"SELECT owner, relid, filter, batch_size, key_columns::pg_catalog.text[], position," \
-	" search_path" \
-	" FROM bulk_status.cursor_state WHERE name = $1 FOR UPDATE"
+/*
+ * The statements on the state table differ in their part columns, which
+ * SQL objects older than 0.4.0 (between installing this library and ALTER
+ * EXTENSION bulk_status UPDATE) do not have: there, every cursor is one
+ * part.
+ */
+typedef struct CursorSql
+{
+	bool		parts_columns;	/* cursor_state has part, parts, ... */
+	const char *owner;			/* "name"'s owner and parts ($1) */
+	const char *state;			/* lock and read part $2 of "name" ($1) */
+	const char *advance;		/* move part $4 of "name" ($1) to $2, + $3 rows */
+} CursorSql;
+
+static const CursorSql cursor_sql[2] = {
+	{							/* before 0.4.0 */
+		false,
+		"SELECT owner, 1 FROM bulk_status.cursor_state WHERE name = $1",
+		"SELECT owner, relid, filter, batch_size, key_columns::pg_catalog.text[], position,"
+		" search_path, 1, NULL::pg_catalog.text[]"
+		" FROM bulk_status.cursor_state WHERE name = $1 AND $2 = 1 FOR UPDATE",
+		"UPDATE bulk_status.cursor_state SET position = $2, rows_fetched = rows_fetched + $3,"
+		" last_fetch = pg_catalog.now() WHERE name = $1 AND $4 = 1"
+	},
+	{
+		true,
+		"SELECT owner, parts FROM bulk_status.cursor_state WHERE name = $1 AND part = 1",
+		"SELECT owner, relid, filter, batch_size, key_columns::pg_catalog.text[], position,"
+		" search_path, parts, upper_bound"
+		" FROM bulk_status.cursor_state WHERE name = $1 AND part = $2 FOR UPDATE",
+		"UPDATE bulk_status.cursor_state SET position = $2, rows_fetched = rows_fetched + $3,"
+		" last_fetch = pg_catalog.now() WHERE name = $1 AND part = $4"
+	}
+};
+
+/* The statements that fit the extension's SQL objects. */
+static const CursorSql *
+cursor_statements(void)
+{
+	return &cursor_sql[bulk_state_has_column("cursor_state", "parts") ? 1 : 0];
+}
 
 typedef struct CursorState
 {
@@ -68,23 +112,25 @@ typedef struct CursorState
 	ArrayType  *key_columns;
 	ArrayType  *position;		/* NULL before the first fetch */
 	char	   *search_path;	/* the opener's, for the filter */
+	int			parts;
+	ArrayType  *upper_bound;	/* the part's last key, NULL for no end */
 } CursorState;
 
 /*
  * Insist that cursor "name" exists and that the caller may use it, before
- * taking any lock on it.
+ * taking any lock on it; return its number of parts.
  */
-static void
+static int
 check_cursor_owner(const char *name)
 {
 	Oid			argtypes[1] = {TEXTOID};
 	Datum		values[1];
 	bool		isnull;
+	int			parts;
 
 	values[0] = CStringGetTextDatum(name);
-	if (bulk_state_execute("cursor_state", "SELECT owner FROM bulk_status.cursor_state"
-					  " WHERE name = $1",
-					  1, argtypes, values, NULL, SPI_OK_SELECT) == 0)
+	if (bulk_state_execute("cursor_state", cursor_statements()->owner,
+						   1, argtypes, values, NULL, SPI_OK_SELECT) == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_CURSOR),
 				 errmsg("cursor \"%s\" does not exist", name)));
@@ -95,27 +141,59 @@ check_cursor_owner(const char *name)
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("must be owner of cursor \"%s\"", name)));
+	parts = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc,
+										2, &isnull));
 	SPI_freetuptable(SPI_tuptable);
+	return parts;
 }
 
 /*
- * Lock and read the state of cursor "name", insisting that it exists and
- * that the caller may use it.
+ * The part a fetch reads: "part" as given (NULL: none given), which a
+ * cursor in parts needs and any cursor must have.
+ */
+static int
+cursor_part(const char *name, int parts, bool given, int part)
+{
+	if (!given && parts > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("cursor \"%s\" has %d parts", name, parts),
+				 errhint("Pass part => 1 to %d, one part for each consumer.", parts)));
+	if (!given)
+		return 1;
+	if (part < 1 || part > parts)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("cursor \"%s\" has no part %d", name, part),
+				 parts == 1 ? errdetail("It has one part.")
+				 : errdetail("It has parts 1 to %d.", parts)));
+	return part;
+}
+
+/*
+ * Lock and read the state of part "part" of cursor "name" (0: lock every
+ * part, read the first), insisting that it exists and that the caller may
+ * use it.
  */
 static CursorState *
-lock_cursor(const char *name)
+lock_cursor(const char *name, int part)
 {
-	Oid			argtypes[1] = {TEXTOID};
-	Datum		values[1];
+	Oid			argtypes[2] = {TEXTOID, INT4OID};
+	Datum		values[2];
 	CursorState *cs;
 	HeapTuple	tup;
 	TupleDesc	desc;
 	bool		isnull;
 	Datum		d;
 
-	check_cursor_owner(name);
 	values[0] = CStringGetTextDatum(name);
-	if (bulk_state_execute("cursor_state", STATE_SELECT, 1, argtypes, values, NULL, SPI_OK_SELECT) == 0)
+	values[1] = Int32GetDatum(Max(part, 1));
+	if (part == 0)
+		(void) bulk_state_execute("cursor_state", "SELECT FROM bulk_status.cursor_state"
+								  " WHERE name = $1 FOR UPDATE",
+								  1, argtypes, values, NULL, SPI_OK_SELECT);
+	if (bulk_state_execute("cursor_state", cursor_statements()->state, 2, argtypes,
+						   values, NULL, SPI_OK_SELECT) == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_CURSOR),
 				 errmsg("cursor \"%s\" does not exist", name)));
@@ -132,6 +210,9 @@ lock_cursor(const char *name)
 	d = SPI_getbinval(tup, desc, 6, &isnull);
 	cs->position = isnull ? NULL : DatumGetArrayTypePCopy(d);
 	cs->search_path = TextDatumGetCString(SPI_getbinval(tup, desc, 7, &isnull));
+	cs->parts = DatumGetInt32(SPI_getbinval(tup, desc, 8, &isnull));
+	d = SPI_getbinval(tup, desc, 9, &isnull);
+	cs->upper_bound = isnull ? NULL : DatumGetArrayTypePCopy(d);
 
 	/* The name may have changed hands between the check and the lock. */
 	if (!has_privs_of_role(GetUserId(), cs->owner))
@@ -209,6 +290,35 @@ text_arrays_equal(ArrayType *a, ArrayType *b)
 	return true;
 }
 
+/* Most parts a cursor may have. */
+#define CURSOR_MAX_PARTS	1024
+
+/*
+ * The n-1 keys that split the rows of a cursor (those its filter keeps)
+ * into n ranges of about equal numbers of rows, read as the caller; a
+ * table with fewer rows than n is refused.
+ */
+static List *
+split_keys(Relation rel, BulkKeysetQuery *q, int n)
+{
+	StringInfoData where;
+	List	   *bounds;
+
+	initStringInfo(&where);
+	if (q->filter)
+		bulk_append_filter(&where, q->filter);
+	bounds = bulk_key_boundaries(rel, q->key, q->only, q->filter ? where.data : NULL, n);
+	if (list_length(bounds) < n - 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("cannot split relation \"%s\" into %d parts",
+						RelationGetRelationName(rel), n),
+				 errdetail("Its keys give only %d of the %d split points that %d parts need.",
+						   list_length(bounds), n - 1, n),
+				 errhint("Open the cursor with fewer parts.")));
+	return bounds;
+}
+
 PG_FUNCTION_INFO_V1(bulk_status_cursor_open);
 
 /* bulk_status.cursor_open(name, rel, filter, batch_size) */
@@ -218,12 +328,16 @@ bulk_status_cursor_open(PG_FUNCTION_ARGS)
 	char	   *name;
 	char	   *filter;
 	int			batch_size;
+	int			parts = 1;
 	Relation	rel;
 	BulkKeysetQuery q;
-	Oid			argtypes[7] = {TEXTOID, REGROLEOID, REGCLASSOID, TEXTOID, INT4OID,
-	TEXTARRAYOID, TEXTOID};
-	Datum		values[7];
-	char		nulls[7] = {' ', ' ', ' ', ' ', ' ', ' ', ' '};
+	List	   *bounds = NIL;
+	char	  **lower = NULL;
+	int			part;
+	Oid			argtypes[11] = {TEXTOID, REGROLEOID, REGCLASSOID, TEXTOID, INT4OID,
+	TEXTARRAYOID, TEXTOID, INT4OID, INT4OID, TEXTARRAYOID, TEXTARRAYOID};
+	Datum		values[11];
+	char		nulls[11] = {' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' '};
 
 	bulk_require_arg(PG_ARGISNULL(0), "name");
 	bulk_require_arg(PG_ARGISNULL(1), "rel");
@@ -235,6 +349,15 @@ bulk_status_cursor_open(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("batch_size must be greater than zero")));
+	if (PG_NARGS() > 4)
+	{
+		bulk_require_arg(PG_ARGISNULL(4), "parts");
+		parts = PG_GETARG_INT32(4);
+		if (parts < 1 || parts > CURSOR_MAX_PARTS)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("parts must be between 1 and %d", CURSOR_MAX_PARTS)));
+	}
 
 	rel = bulk_open_table(PG_GETARG_OID(1), "bulk_status.cursor_open");
 	bulk_check_select_privilege(rel);
@@ -243,6 +366,8 @@ bulk_status_cursor_open(PG_FUNCTION_ARGS)
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	bulk_check_filter(rel, filter);
+	if (parts > 1)
+		bounds = split_keys(rel, &q, parts);
 
 	values[0] = CStringGetTextDatum(name);
 	values[1] = ObjectIdGetDatum(GetUserId());
@@ -252,14 +377,39 @@ bulk_status_cursor_open(PG_FUNCTION_ARGS)
 	values[4] = Int32GetDatum(batch_size);
 	values[5] = PointerGetDatum(key_names_array(rel, q.key));
 	values[6] = CStringGetTextDatum(GetConfigOptionByName("search_path", NULL, false));
-	if (bulk_state_execute("cursor_state", "INSERT INTO bulk_status.cursor_state"
-					  " (name, owner, relid, filter, batch_size, key_columns, search_path)"
-					  " VALUES ($1, $2, $3, $4, $5, $6, $7)"
-					  " ON CONFLICT (name) DO NOTHING",
-					  7, argtypes, values, nulls, SPI_OK_INSERT) == 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_DUPLICATE_CURSOR),
-				 errmsg("cursor \"%s\" already exists", name)));
+	values[8] = Int32GetDatum(parts);
+	if (!cursor_statements()->parts_columns)
+	{
+		/* SQL objects before 0.4.0: one part, no part columns */
+		if (bulk_state_execute("cursor_state", "INSERT INTO bulk_status.cursor_state"
+							   " (name, owner, relid, filter, batch_size, key_columns, search_path)"
+							   " VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (name) DO NOTHING",
+							   7, argtypes, values, nulls, SPI_OK_INSERT) == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_DUPLICATE_CURSOR),
+					 errmsg("cursor \"%s\" already exists", name)));
+		parts = 0;
+	}
+	for (part = 1; part <= parts; part++)
+	{
+		char	  **upper = part < parts ? list_nth(bounds, part - 1) : NULL;
+
+		values[7] = Int32GetDatum(part);
+		values[9] = lower ? bulk_text_array(lower, q.key->nkeys) : (Datum) 0;
+		nulls[9] = lower ? ' ' : 'n';
+		values[10] = upper ? bulk_text_array(upper, q.key->nkeys) : (Datum) 0;
+		nulls[10] = upper ? ' ' : 'n';
+		if (bulk_state_execute("cursor_state", "INSERT INTO bulk_status.cursor_state"
+							   " (name, owner, relid, filter, batch_size, key_columns, search_path,"
+							   "  part, parts, lower_bound, position, upper_bound)"
+							   " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11)"
+							   " ON CONFLICT (name, part) DO NOTHING",
+							   11, argtypes, values, nulls, SPI_OK_INSERT) == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_DUPLICATE_CURSOR),
+					 errmsg("cursor \"%s\" already exists", name)));
+		lower = upper;
+	}
 	SPI_finish();
 
 	relation_close(rel, NoLock);
@@ -281,15 +431,68 @@ position_values(BulkKey *key, ArrayType *position)
 	return values;
 }
 
-/* The text position for the key of result row i. */
-static ArrayType *
-position_array(BulkKeysetQuery *q, uint64 i)
-{
-	Datum	   *key = palloc(sizeof(Datum) * q->key->nkeys);
+/*
+ * The rows of a fetch go to the caller in a tuplestore.  PostgreSQL would
+ * make it in the statement's memory, which goes back to malloc (and the
+ * kernel) after every statement, so that a loop of one fetch a statement
+ * would pay for fresh, zeroed pages for every batch.  It is made in a
+ * context of the extension's own instead, whose freed chunks are reused by
+ * the next fetch.  The executor ends the tuplestore (freeing its rows) when
+ * the statement ends; what an error leaves behind is dropped at the end of
+ * the transaction (no tuplestore outlives it: a holdable cursor copies its
+ * rows out at commit), and so is memory beyond two batches of work_mem.
+ */
+static MemoryContext fetch_rows_cxt = NULL;
 
-	bulk_keyset_query_key(q, i, key);
-	return DatumGetArrayTypeP(bulk_text_array(bulk_key_to_text(q->key, key),
-											  q->key->nkeys));
+static void
+fetch_rows_xact_callback(XactEvent event, void *arg)
+{
+	switch (event)
+	{
+		case XACT_EVENT_ABORT:
+		case XACT_EVENT_PARALLEL_ABORT:
+			MemoryContextReset(fetch_rows_cxt);
+			break;
+		case XACT_EVENT_COMMIT:
+		case XACT_EVENT_PARALLEL_COMMIT:
+		case XACT_EVENT_PREPARE:
+			if (MemoryContextMemAllocated(fetch_rows_cxt, true) > 2 * (Size) work_mem * 1024)
+				MemoryContextReset(fetch_rows_cxt);
+			break;
+		default:
+			break;
+	}
+}
+
+/* Set up the tuplestore a fetch returns its rows in. */
+static void
+begin_fetch_rows(FunctionCallInfo fcinfo)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	TupleDesc	desc;
+	MemoryContext old;
+
+	if (rsinfo == NULL || !IsA(rsinfo, ReturnSetInfo) ||
+		!(rsinfo->allowedModes & SFRM_Materialize))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("set-valued function called in context that cannot accept a set")));
+	if (fetch_rows_cxt == NULL)
+	{
+		fetch_rows_cxt = AllocSetContextCreate(TopMemoryContext,
+											   "bulk_status fetched rows",
+											   ALLOCSET_DEFAULT_SIZES);
+		RegisterXactCallback(fetch_rows_xact_callback, NULL);
+	}
+	old = MemoryContextSwitchTo(rsinfo->econtext->ecxt_per_query_memory);
+	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+	rsinfo->setDesc = CreateTupleDescCopy(desc);
+	MemoryContextSwitchTo(fetch_rows_cxt);
+	rsinfo->setResult = tuplestore_begin_heap((rsinfo->allowedModes & SFRM_Materialize_Random) != 0,
+											  false, work_mem);
+	MemoryContextSwitchTo(old);
+	rsinfo->returnMode = SFRM_Materialize;
 }
 
 PG_FUNCTION_INFO_V1(bulk_status_cursor_fetch);
@@ -307,16 +510,18 @@ bulk_status_cursor_fetch(PG_FUNCTION_ARGS)
 	int64		max_rows;
 	char	   *sql;
 	uint64		n;
-	uint64		i;
-	Datum	   *pos = NULL;
-	Oid			argtypes[3] = {TEXTOID, TEXTARRAYOID, INT8OID};
-	Datum		values[3];
-	char		nulls[3] = {' ', ' ', ' '};
+	BulkKeysetBatch batch = {0};
+	Datum	   *params;
+	Oid		   *types;
+	int			nparams = 0;
+	int			part;
+	Oid			argtypes[4] = {TEXTOID, TEXTARRAYOID, INT8OID, INT4OID};
+	Datum		values[4];
+	char		nulls[4] = {' ', ' ', ' ', ' '};
 	BulkRunStats stats;
 	instr_time	start;
 	OwnerContext oc;
 	SPIPlanPtr	plan;
-	int			jit;
 
 	bulk_require_arg(PG_ARGISNULL(0), "name");
 	name = text_to_cstring(PG_GETARG_TEXT_PP(0));
@@ -334,11 +539,14 @@ bulk_status_cursor_fetch(PG_FUNCTION_ARGS)
 				 errmsg("rowtype must be the row type of a table"),
 				 errdetail("The argument has type %s.", format_type_be(rowtype)),
 				 errhint("Pass NULL::tablename.")));
-	InitMaterializedSRF(fcinfo, 0);
+	begin_fetch_rows(fcinfo);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 
-	cs = lock_cursor(name);
+	part = cursor_part(name, check_cursor_owner(name),
+					   PG_NARGS() > 3 && !PG_ARGISNULL(3),
+					   PG_NARGS() > 3 && !PG_ARGISNULL(3) ? PG_GETARG_INT32(3) : 0);
+	cs = lock_cursor(name, part);
 	max_rows = PG_ARGISNULL(2) ? cs->batch_size : PG_GETARG_INT32(2);
 
 	if (!SearchSysCacheExists1(RELOID, ObjectIdGetDatum(cs->relid)))
@@ -367,40 +575,42 @@ bulk_status_cursor_fetch(PG_FUNCTION_ARGS)
 						RelationGetRelationName(rel), name),
 				 errhint("Close the cursor and open it again.")));
 
+	/* Parameters: the position, then the part's last key. */
+	params = palloc(sizeof(Datum) * 2 * q.key->nkeys);
+	types = palloc(sizeof(Oid) * 2 * q.key->nkeys);
 	if (cs->position)
-		pos = position_values(q.key, cs->position);
-	sql = bulk_keyset_query_sql(&q, pos != NULL, max_rows);
-	plan = SPI_prepare_cursor(sql, pos ? q.key->nkeys : 0, q.key->types,
-							  CURSOR_OPT_GENERIC_PLAN);
+	{
+		memcpy(params, position_values(q.key, cs->position), sizeof(Datum) * q.key->nkeys);
+		memcpy(types, q.key->types, sizeof(Oid) * q.key->nkeys);
+		nparams += q.key->nkeys;
+	}
+	if (cs->upper_bound)
+	{
+		memcpy(params + nparams, position_values(q.key, cs->upper_bound),
+			   sizeof(Datum) * q.key->nkeys);
+		memcpy(types + nparams, q.key->types, sizeof(Oid) * q.key->nkeys);
+		nparams += q.key->nkeys;
+	}
+	sql = bulk_keyset_query_sql(&q, cs->position != NULL, cs->upper_bound != NULL, max_rows);
+	plan = SPI_prepare_cursor(sql, nparams, types, CURSOR_OPT_GENERIC_PLAN);
 	if (plan == NULL)
 		elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
-	jit = bulk_jit_off();
-	if (SPI_execute_plan(plan, pos, NULL, false, 0) != SPI_OK_SELECT)
-		elog(ERROR, "cursor fetch failed");
-	bulk_jit_restore(jit);
-	n = SPI_processed;
-	for (i = 0; i < n; i++)
-	{
-		bulk_keyset_query_fill(&q, i);
-		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, q.values, q.isnull);
-	}
+	batch.store = rsinfo->setResult;
+	n = bulk_keyset_query_run(&q, plan, params, nparams, &batch);
 
 	/* Advance the position in the caller's transaction. */
 	values[0] = CStringGetTextDatum(name);
 	if (n > 0)
-		values[1] = PointerGetDatum(position_array(&q, n - 1));
+		values[1] = bulk_text_array(bulk_key_to_text(q.key, q.last_key), q.key->nkeys);
 	else if (cs->position)
 		values[1] = PointerGetDatum(cs->position);
 	else
 		nulls[1] = 'n';
 	leave_owner_context(&oc);
 	values[2] = Int64GetDatum((int64) n);
-	bulk_state_execute("cursor_state", "UPDATE bulk_status.cursor_state"
-				  " SET position = $2,"
-				  " rows_fetched = rows_fetched + $3,"
-				  " last_fetch = pg_catalog.now()"
-				  " WHERE name = $1",
-				  3, argtypes, values, nulls, SPI_OK_UPDATE);
+	values[3] = Int32GetDatum(part);
+	bulk_state_execute("cursor_state", cursor_statements()->advance,
+					   4, argtypes, values, nulls, SPI_OK_UPDATE);
 
 	stats.rows = n;
 	stats.batches = 1;
@@ -426,7 +636,8 @@ bulk_status_cursor_close(PG_FUNCTION_ARGS)
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	(void) lock_cursor(name);
+	(void) check_cursor_owner(name);
+	(void) lock_cursor(name, 0);
 	values[0] = CStringGetTextDatum(name);
 	bulk_state_execute("cursor_state", "DELETE FROM bulk_status.cursor_state WHERE name = $1",
 				  1, argtypes, values, NULL, SPI_OK_DELETE);

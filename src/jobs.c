@@ -69,9 +69,6 @@ static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
 static bool sweep_at_commit = false;
 static bool xact_callback_registered = false;
 
-/* Keys sampled to split a job into parts by key. */
-#define PART_SAMPLE_ROWS	20000
-
 static void
 bulk_shmem_request(void)
 {
@@ -331,67 +328,25 @@ require_preload(const char *what)
 
 /*
  * Split the keys of the rows a job will change into at most n ranges of
- * about equal numbers of rows, from a sample of them (TABLESAMPLE SYSTEM):
- * returns the n-1 (or fewer, when keys repeat) boundary keys in text form,
- * sorted; range i holds the keys after boundary i-1 up to boundary i.
+ * about equal numbers of rows (bulk_key_boundaries).
  */
 static List *
 key_boundaries(BulkTransitionArgs *args, Relation rel, BulkKey *key,
 			   Oid status_type, int32 status_typmod, int n)
 {
-	StringInfoData sql;
-	char	   *relname = bulk_quoted_relname(rel);
-	double		total = bulk_estimated_rows(psprintf("SELECT FROM %s", relname));
-	double		percent = total > PART_SAMPLE_ROWS ? 100.0 * PART_SAMPLE_ROWS / total : 100.0;
-	List	   *bounds = NIL;
-	char	   *last = NULL;
-	uint64		m;
-	int			level;
-	int			i;
-	int			k;
+	StringInfoData where;
 
-	initStringInfo(&sql);
-	appendStringInfoString(&sql, "SELECT ");
-	for (k = 0; k < key->nkeys; k++)
-		appendStringInfo(&sql, "%s%s::pg_catalog.text AS bulk_status_k%d",
-						 k > 0 ? ", " : "", key->names[k], k);
-	appendStringInfo(&sql, " FROM %s TABLESAMPLE SYSTEM (%g) WHERE ", relname,
-					 Max(percent, 0.0001));
-	bulk_append_status_literal(&sql, NULL, quote_identifier(args->status_column),
+	initStringInfo(&where);
+	bulk_append_status_literal(&where, NULL, quote_identifier(args->status_column),
 							   args->any_from ? "IS DISTINCT FROM" : "=",
 							   args->any_from ? args->to_status : args->from_status,
 							   status_type, status_typmod);
 	if (args->filter)
 	{
-		appendStringInfoString(&sql, " AND ");
-		bulk_append_filter(&sql, args->filter);
+		appendStringInfoString(&where, " AND ");
+		bulk_append_filter(&where, args->filter);
 	}
-	appendStringInfoString(&sql, " ORDER BY ");
-	bulk_append_key_list(&sql, key, NULL, false);
-
-	level = bulk_key_text_settings();
-	if (SPI_execute(sql.data, true, 0) != SPI_OK_SELECT)
-		elog(ERROR, "could not sample the keys of %s", relname);
-	m = SPI_processed;
-	for (i = 1; i < n && m > 0; i++)
-	{
-		HeapTuple	tup = SPI_tuptable->vals[(uint64) i * m / n];
-		char	  **values = palloc(sizeof(char *) * key->nkeys);
-		StringInfoData whole;
-
-		initStringInfo(&whole);
-		for (k = 0; k < key->nkeys; k++)
-		{
-			values[k] = SPI_getvalue(tup, SPI_tuptable->tupdesc, k + 1);
-			appendStringInfo(&whole, "%s%s", quote_literal_cstr(values[k]), ",");
-		}
-		if (last && strcmp(last, whole.data) == 0)
-			continue;			/* a repeated key: one part fewer */
-		last = whole.data;
-		bounds = lappend(bounds, values);
-	}
-	AtEOXact_GUC(false, level);
-	return bounds;
+	return bulk_key_boundaries(rel, key, false, where.data, n);
 }
 
 /* Insert one part of a job. */

@@ -667,3 +667,74 @@ bulk_jit_restore(int level)
 {
 	AtEOXact_GUC(true, level);
 }
+
+/* Keys sampled to split a table into key ranges. */
+#define BOUNDARY_SAMPLE_ROWS	20000
+
+/*
+ * Split the keys of rel's rows that satisfy "where" (SQL over its columns;
+ * NULL for every row; ONLY rel with only) into at most n ranges of about
+ * equal numbers of rows, from a sample of them (TABLESAMPLE SYSTEM, or the
+ * whole table when the sample has fewer than n rows): returns the n-1 (or
+ * fewer, when the rows are fewer or keys repeat) boundary keys in text
+ * form, sorted; range i holds the keys after boundary i-1 up to boundary i.
+ * Needs SPI to be connected.
+ */
+List *
+bulk_key_boundaries(Relation rel, BulkKey *key, bool only, const char *where, int n)
+{
+	char	   *relname = bulk_quoted_relname(rel);
+	double		total = bulk_estimated_rows(psprintf("SELECT FROM %s%s", only ? "ONLY " : "",
+													 relname));
+	double		percent = total > BOUNDARY_SAMPLE_ROWS ? 100.0 * BOUNDARY_SAMPLE_ROWS / total : 100.0;
+	List	   *bounds = NIL;
+	char	   *last = NULL;
+	uint64		m;
+	int			level;
+	int			i;
+	int			k;
+
+	level = bulk_key_text_settings();
+	for (;;)
+	{
+		StringInfoData sql;
+
+		initStringInfo(&sql);
+		appendStringInfoString(&sql, "SELECT ");
+		for (k = 0; k < key->nkeys; k++)
+			appendStringInfo(&sql, "%s%s::pg_catalog.text AS bulk_status_k%d",
+							 k > 0 ? ", " : "", key->names[k], k);
+		appendStringInfo(&sql, " FROM %s%s", only ? "ONLY " : "", relname);
+		if (percent < 100.0)
+			appendStringInfo(&sql, " TABLESAMPLE SYSTEM (%g)", Max(percent, 0.0001));
+		if (where)
+			appendStringInfo(&sql, " WHERE %s", where);
+		appendStringInfoString(&sql, " ORDER BY ");
+		bulk_append_key_list(&sql, key, NULL, false);
+		if (SPI_execute(sql.data, true, 0) != SPI_OK_SELECT)
+			elog(ERROR, "could not sample the keys of %s", relname);
+		m = SPI_processed;
+		if (m >= (uint64) n || percent >= 100.0)
+			break;
+		percent = 100.0;		/* the estimate was far off: read them all */
+	}
+	for (i = 1; i < n && m > 0; i++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[(uint64) i * m / n];
+		char	  **values = palloc(sizeof(char *) * key->nkeys);
+		StringInfoData whole;
+
+		initStringInfo(&whole);
+		for (k = 0; k < key->nkeys; k++)
+		{
+			values[k] = SPI_getvalue(tup, SPI_tuptable->tupdesc, k + 1);
+			appendStringInfo(&whole, "%s%s", quote_literal_cstr(values[k]), ",");
+		}
+		if (last && strcmp(last, whole.data) == 0)
+			continue;			/* a repeated key: one range fewer */
+		last = whole.data;
+		bounds = lappend(bounds, values);
+	}
+	AtEOXact_GUC(false, level);
+	return bounds;
+}

@@ -29,6 +29,8 @@
 
 #include "access/htup_details.h"
 #include "access/relation.h"
+#include "executor/tuptable.h"
+#include "nodes/params.h"
 #include "catalog/pg_class.h"
 #include "fmgr.h"
 #include "funcapi.h"
@@ -52,8 +54,7 @@ typedef struct BulkScan
 	SPIPlanPtr	next_plan;
 	Datum	   *pos;
 	bool		has_pos;
-	Datum	   *rows;			/* the batch in hand, in batch_cxt */
-	uint64		nrows;
+	BulkKeysetBatch batch;		/* the rows in hand, in batch_cxt */
 	uint64		next;
 	bool		last_batch;
 	instr_time	start;
@@ -143,13 +144,21 @@ bulk_keyset_query_init(BulkKeysetQuery *q, Relation rel, const char *filter,
 	for (i = 0; i < q->key->nkeys; i++)
 		get_typlenbyval(q->key->types[i], &q->key_typlen[i], &q->key_typbyval[i]);
 	q->columns = cols.data;
+	q->direct = ncols == desc->natts;
 	q->values = palloc(sizeof(Datum) * desc->natts);
 	q->isnull = palloc(sizeof(bool) * desc->natts);
+	q->cxt = CurrentMemoryContext;
+	q->last_key = palloc(sizeof(Datum) * q->key->nkeys);
+	q->keybuf = NULL;
+	q->keybuf_size = 0;
 }
 
-/* The keyset statement, after a position ($1...) or from the start. */
+/*
+ * The keyset statement, after a position ($1...) or from the start, and
+ * with upper, only up to a last key (the parameters after the position's).
+ */
 char *
-bulk_keyset_query_sql(BulkKeysetQuery *q, bool after_pos, int64 limit)
+bulk_keyset_query_sql(BulkKeysetQuery *q, bool after_pos, bool upper, int64 limit)
 {
 	StringInfoData sql;
 
@@ -160,6 +169,12 @@ bulk_keyset_query_sql(BulkKeysetQuery *q, bool after_pos, int64 limit)
 	{
 		appendStringInfoString(&sql, " AND ");
 		bulk_append_key_cmp(&sql, q->key, NULL, ">", 1);
+	}
+	if (upper)
+	{
+		appendStringInfoString(&sql, " AND ");
+		bulk_append_key_cmp(&sql, q->key, NULL, "<=",
+							after_pos ? q->key->nkeys + 1 : 1);
 	}
 	if (q->filter)
 	{
@@ -172,92 +187,249 @@ bulk_keyset_query_sql(BulkKeysetQuery *q, bool after_pos, int64 limit)
 	return sql.data;
 }
 
-/* Fill q->values and q->isnull from result row i of SPI_tuptable. */
-void
-bulk_keyset_query_fill(BulkKeysetQuery *q, uint64 i)
+/*
+ * The receiver of a keyset statement's rows: each row goes straight from
+ * the executor's slot to the batch, with one copy (no SPI tuple table in
+ * between), and its key is kept, overwriting the previous row's.
+ */
+typedef struct KeysetDest
 {
-	HeapTuple	src = SPI_tuptable->vals[i];
-	TupleDesc	srcdesc = SPI_tuptable->tupdesc;
-	int			a;
+	DestReceiver pub;
+	BulkKeysetQuery *q;
+	BulkKeysetBatch *batch;
+} KeysetDest;
 
-	for (a = 0; a < q->natts; a++)
-	{
-		if (q->src_col[a] == 0)
-		{
-			q->values[a] = (Datum) 0;
-			q->isnull[a] = true;
-		}
-		else
-			q->values[a] = SPI_getbinval(src, srcdesc, q->src_col[a], &q->isnull[a]);
-	}
-}
-
-/* Turn result row i of SPI_tuptable into a composite datum of the row type. */
-static Datum
-keyset_query_row(BulkKeysetQuery *q, uint64 i)
+/* Keep the key of the row in slot in q->last_key (by-reference values in q->keybuf). */
+static void
+keep_key(BulkKeysetQuery *q, TupleTableSlot *slot)
 {
-	bulk_keyset_query_fill(q, i);
-	return HeapTupleGetDatum(heap_form_tuple(q->rowdesc, q->values, q->isnull));
-}
-
-/* Copy the key of result row i into the current memory context. */
-void
-bulk_keyset_query_key(BulkKeysetQuery *q, uint64 i, Datum *key)
-{
+	int			nkeys = q->key->nkeys;
+	Size		need = 0;
+	Size		off = 0;
 	int			k;
 
-	for (k = 0; k < q->key->nkeys; k++)
+	for (k = 0; k < nkeys; k++)
 	{
 		bool		isnull;
-		Datum		d = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc,
-									  q->key_col[k], &isnull);
 
-		key[k] = datumCopy(d, q->key_typbyval[k], q->key_typlen[k]);
+		q->last_key[k] = slot_getattr(slot, q->key_col[k], &isnull);
+		if (!q->key_typbyval[k])
+			need += MAXALIGN(datumGetSize(q->last_key[k], false, q->key_typlen[k]));
+	}
+	if (need > q->keybuf_size)
+	{
+		if (q->keybuf)
+			pfree(q->keybuf);
+		q->keybuf_size = Max(need, 2 * q->keybuf_size);
+		q->keybuf = MemoryContextAlloc(q->cxt, q->keybuf_size);
+	}
+	for (k = 0; k < nkeys; k++)
+	{
+		Size		len;
+
+		if (q->key_typbyval[k])
+			continue;
+		len = datumGetSize(q->last_key[k], false, q->key_typlen[k]);
+		memcpy(q->keybuf + off, DatumGetPointer(q->last_key[k]), len);
+		q->last_key[k] = PointerGetDatum(q->keybuf + off);
+		off += MAXALIGN(len);
 	}
 }
 
-/* Read the next batch into st->rows; the previous batch is forgotten. */
+/* Put the row in slot into the batch. */
+static bool
+keyset_receive(TupleTableSlot *slot, DestReceiver *self)
+{
+	KeysetDest *d = (KeysetDest *) self;
+	BulkKeysetQuery *q = d->q;
+	BulkKeysetBatch *b = d->batch;
+	HeapTuple	tuple = NULL;
+	bool		should_free = false;
+
+	/*
+	 * A stored row laid out as the row type, with all its attributes (a row
+	 * older than an ADD COLUMN has fewer, whose values come from the
+	 * catalog), is copied as it is; any other is formed from its values.
+	 */
+	if (q->direct)
+	{
+		tuple = ExecFetchSlotHeapTuple(slot, false, &should_free);
+		if (HeapTupleHeaderGetNatts(tuple->t_data) != q->natts)
+		{
+			if (should_free)
+				heap_freetuple(tuple);
+			tuple = NULL;
+			should_free = false;
+		}
+	}
+	if (tuple == NULL)
+	{
+		int			a;
+
+		slot_getallattrs(slot);
+		for (a = 0; a < q->natts; a++)
+		{
+			int			c = q->src_col[a];
+
+			q->values[a] = c ? slot->tts_values[c - 1] : (Datum) 0;
+			q->isnull[a] = c ? slot->tts_isnull[c - 1] : true;
+		}
+	}
+
+	if (b->store)
+	{
+		if (tuple)
+			tuplestore_puttuple(b->store, tuple);
+		else
+			tuplestore_putvalues(b->store, q->rowdesc, q->values, q->isnull);
+	}
+	else
+	{
+		MemoryContext old = MemoryContextSwitchTo(b->row_cxt);
+
+		if (b->nrows >= b->capacity)
+		{
+			b->capacity = Max(1024, 2 * b->capacity);
+			b->rows = b->rows ? repalloc(b->rows, sizeof(Datum) * b->capacity)
+				: palloc(sizeof(Datum) * b->capacity);
+		}
+		if (tuple)
+			b->rows[b->nrows] = heap_copy_tuple_as_datum(tuple, q->rowdesc);
+		else
+			b->rows[b->nrows] = HeapTupleGetDatum(heap_form_tuple(q->rowdesc, q->values,
+																 q->isnull));
+		MemoryContextSwitchTo(old);
+	}
+	if (should_free)
+		heap_freetuple(tuple);
+	keep_key(q, slot);
+	b->nrows++;
+	return true;
+}
+
+static void
+keyset_startup(DestReceiver *self, int operation, TupleDesc typeinfo)
+{
+}
+
+static void
+keyset_shutdown(DestReceiver *self)
+{
+}
+
+static void
+keyset_destroy(DestReceiver *self)
+{
+}
+
+/*
+ * Run a keyset statement with its parameters (the position, then the last
+ * key, as bulk_keyset_query_sql() numbered them) into batch, which it
+ * empties first.  Returns the number of rows; q->last_key holds the last
+ * row's key until the next run.  Needs SPI to be connected.
+ */
+uint64
+bulk_keyset_query_run(BulkKeysetQuery *q, SPIPlanPtr plan, Datum *params,
+					  int nparams, BulkKeysetBatch *batch)
+{
+	KeysetDest	dest;
+	SPIExecuteOptions options;
+	int			jit;
+	int			i;
+	int			rc;
+
+	memset(&dest, 0, sizeof(dest));
+	dest.pub.receiveSlot = keyset_receive;
+	dest.pub.rStartup = keyset_startup;
+	dest.pub.rShutdown = keyset_shutdown;
+	dest.pub.rDestroy = keyset_destroy;
+	dest.pub.mydest = DestNone;
+	dest.q = q;
+	dest.batch = batch;
+	batch->nrows = 0;
+
+	memset(&options, 0, sizeof(options));
+	if (nparams > 0)
+	{
+		options.params = makeParamList(nparams);
+		for (i = 0; i < nparams; i++)
+		{
+			ParamExternData *prm = &options.params->params[i];
+
+			prm->value = params[i];
+			prm->isnull = false;
+			prm->pflags = PARAM_FLAG_CONST;
+			prm->ptype = SPI_getargtypeid(plan, i);
+		}
+	}
+	options.dest = &dest.pub;
+
+	jit = bulk_jit_off();
+	rc = SPI_execute_plan_extended(plan, &options);
+	bulk_jit_restore(jit);
+	if (rc < 0)
+		elog(ERROR, "keyset read failed: %s", SPI_result_code_string(rc));
+	return batch->nrows;
+}
+
+/*
+ * After the first batch, make batch_cxt one block big enough for a batch
+ * like it, which a reset keeps: otherwise every batch would get its memory
+ * from malloc and give it back, and the kernel would hand out (and zero)
+ * fresh pages for every batch.  The array of rows stays in scan_cxt.
+ */
+static void
+size_batch_cxt(BulkScan *st)
+{
+	Size		used;
+
+	if (st->stats.batches != 1)
+		return;
+	used = MemoryContextMemAllocated(st->batch_cxt, false);
+	used = MAXALIGN(used + used / 4);
+	if (used > 256 * 1024 * 1024)
+		return;					/* rows this wide: blocks as they come */
+	MemoryContextDelete(st->batch_cxt);
+	st->batch_cxt = AllocSetContextCreate(st->scan_cxt, "bulk_status batch",
+										  used, ALLOCSET_DEFAULT_INITSIZE,
+										  Max(used, ALLOCSET_DEFAULT_MAXSIZE));
+}
+
+/* Read the next batch into st->batch; the previous batch is forgotten. */
 static void
 fetch_batch(BulkScan *st, int batch_size)
 {
 	int			nkeys = st->q.key->nkeys;
-	uint64		i;
-	int			jit;
+	uint64		n;
+	int			k;
 	MemoryContext old;
 
+	size_batch_cxt(st);
 	MemoryContextReset(st->batch_cxt);
-	old = MemoryContextSwitchTo(st->batch_cxt);
+	st->batch.row_cxt = st->batch_cxt;
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	jit = bulk_jit_off();
-	if (SPI_execute_plan(st->has_pos ? st->next_plan : st->first_plan,
-						 st->pos, NULL, false, 0) != SPI_OK_SELECT)
-		elog(ERROR, "scan batch failed");
-	bulk_jit_restore(jit);
+	n = bulk_keyset_query_run(&st->q, st->has_pos ? st->next_plan : st->first_plan,
+							  st->pos, st->has_pos ? nkeys : 0, &st->batch);
+	SPI_finish();
 
-	st->nrows = SPI_processed;
 	st->next = 0;
-	st->last_batch = SPI_processed < (uint64) batch_size;
-
-	MemoryContextSwitchTo(st->batch_cxt);
-	st->rows = palloc(sizeof(Datum) * Max(st->nrows, 1));
-	for (i = 0; i < st->nrows; i++)
-		st->rows[i] = keyset_query_row(&st->q, i);
-
-	if (st->nrows > 0)
+	st->last_batch = n < (uint64) batch_size;
+	if (n > 0)
 	{
 		MemoryContextReset(st->pos_cxt);
-		MemoryContextSwitchTo(st->pos_cxt);
+		old = MemoryContextSwitchTo(st->pos_cxt);
 		st->pos = palloc(sizeof(Datum) * nkeys);
-		bulk_keyset_query_key(&st->q, st->nrows - 1, st->pos);
+		for (k = 0; k < nkeys; k++)
+			st->pos[k] = datumCopy(st->q.last_key[k], st->q.key_typbyval[k],
+								   st->q.key_typlen[k]);
 		st->has_pos = true;
+		MemoryContextSwitchTo(old);
 	}
-	SPI_finish();
-	MemoryContextSwitchTo(old);
 
 	st->stats.batches++;
-	st->stats.rows += st->nrows;
+	st->stats.rows += n;
 	bulk_stats_sample(&st->stats, st->scan_cxt);
 	bulk_stats_finish(&st->stats, st->start);
 }
@@ -278,6 +450,8 @@ scan_start(FunctionCallInfo fcinfo, MemoryContext fn_cxt)
 										 ALLOCSET_DEFAULT_SIZES);
 	st->batch_cxt = AllocSetContextCreate(st->scan_cxt, "bulk_status batch",
 										  ALLOCSET_DEFAULT_SIZES);
+	st->batch.capacity = Min(batch_size, 1024);
+	st->batch.rows = MemoryContextAlloc(st->scan_cxt, sizeof(Datum) * st->batch.capacity);
 	st->pos_cxt = AllocSetContextCreate(st->scan_cxt, "bulk_status position",
 										ALLOCSET_SMALL_SIZES);
 	cb = palloc(sizeof(MemoryContextCallback));
@@ -293,9 +467,9 @@ scan_start(FunctionCallInfo fcinfo, MemoryContext fn_cxt)
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	bulk_check_filter(rel, filter);
-	st->first_plan = bulk_prepare_opts(bulk_keyset_query_sql(&st->q, false, batch_size),
+	st->first_plan = bulk_prepare_opts(bulk_keyset_query_sql(&st->q, false, false, batch_size),
 									   0, NULL, CURSOR_OPT_GENERIC_PLAN);
-	st->next_plan = bulk_prepare_opts(bulk_keyset_query_sql(&st->q, true, batch_size),
+	st->next_plan = bulk_prepare_opts(bulk_keyset_query_sql(&st->q, true, false, batch_size),
 									  st->q.key->nkeys, st->q.key->types,
 									  CURSOR_OPT_GENERIC_PLAN);
 	SPI_finish();
@@ -338,11 +512,11 @@ bulk_status_scan(PG_FUNCTION_ARGS)
 	funcctx = SRF_PERCALL_SETUP();
 	st = (BulkScan *) funcctx->user_fctx;
 
-	if (st->next >= st->nrows && !(st->last_batch && st->stats.batches > 0))
+	if (st->next >= st->batch.nrows && !(st->last_batch && st->stats.batches > 0))
 		fetch_batch(st, batch_size);
 
-	if (st->next < st->nrows)
-		SRF_RETURN_NEXT(funcctx, st->rows[st->next++]);
+	if (st->next < st->batch.nrows)
+		SRF_RETURN_NEXT(funcctx, st->batch.rows[st->next++]);
 
 	SRF_RETURN_DONE(funcctx);
 }

@@ -33,6 +33,36 @@ SELECT bulk_status.cursor_fetch(NULL, NULL::t);
 SELECT bulk_status.cursor_close(NULL);
 \echo :LAST_ERROR_SQLSTATE
 
+-- parts: between 1 and 1024, not NULL, no more than the rows; a cursor in
+-- parts needs part => i, within 1..parts, and so does no other cursor
+SELECT bulk_status.cursor_open('ec_x', 't', parts => NULL);
+\echo :LAST_ERROR_SQLSTATE
+SELECT bulk_status.cursor_open('ec_x', 't', parts => 0);
+\echo :LAST_ERROR_SQLSTATE
+SELECT bulk_status.cursor_open('ec_x', 't', parts => 1025);
+\echo :LAST_ERROR_SQLSTATE
+SELECT bulk_status.cursor_open('ec_x', 'other', parts => 2);
+\echo :LAST_ERROR_SQLSTATE
+SELECT bulk_status.cursor_open('ec_x', 't', 'id > 19', parts => 3);
+\echo :LAST_ERROR_SQLSTATE
+SELECT bulk_status.cursor_open('ec_p', 't', parts => 4);
+SELECT bulk_status.cursor_fetch('ec_p', NULL::t);
+\echo :LAST_ERROR_SQLSTATE
+SELECT bulk_status.cursor_fetch('ec_p', NULL::t, part => 0);
+\echo :LAST_ERROR_SQLSTATE
+SELECT bulk_status.cursor_fetch('ec_p', NULL::t, part => 5);
+\echo :LAST_ERROR_SQLSTATE
+SELECT bulk_status.cursor_open('ec_p', 't', parts => 2);
+\echo :LAST_ERROR_SQLSTATE
+SELECT bulk_status.cursor_open('ec_p', 't');
+\echo :LAST_ERROR_SQLSTATE
+SELECT bulk_status.cursor_close('ec_p');
+SELECT bulk_status.cursor_open('ec_q', 't');
+SELECT bulk_status.cursor_fetch('ec_q', NULL::t, part => 2);
+\echo :LAST_ERROR_SQLSTATE
+SELECT bulk_status.cursor_close('ec_q');
+SELECT count(*) FROM bulk_status.cursor_parts WHERE name LIKE 'ec\_%';
+
 -- batch_size and max_rows must be positive
 SELECT bulk_status.cursor_open('ec_x', 't', NULL, 0);
 \echo :LAST_ERROR_SQLSTATE

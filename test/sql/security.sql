@@ -110,8 +110,23 @@ SELECT bulk_status.cursor_close('sec_bob_1');
 \echo :LAST_ERROR_SQLSTATE
 SELECT bulk_status.cursor_open('sec_bob_1', 'docs');
 \echo :LAST_ERROR_SQLSTATE
+SELECT name, part FROM bulk_status.cursor_parts ORDER BY name, part;
 SET ROLE regress_bs_sec_bob;
 SELECT name, owner, relation, position, rows_fetched FROM bulk_status.cursors ORDER BY name;
+-- a cursor in parts: its parts are its owner's alone, and its split reads
+-- only the rows its owner may see (row-level security applies)
+SELECT bulk_status.cursor_open('sec_bob_parts', 'docs', parts => 2);
+SELECT name, part, owner FROM bulk_status.cursor_parts ORDER BY name, part;
+SELECT (SELECT count(*) FROM bulk_status.cursor_fetch('sec_bob_parts', NULL::docs, part => 1))
+     + (SELECT count(*) FROM bulk_status.cursor_fetch('sec_bob_parts', NULL::docs, part => 2))
+     = (SELECT count(*) FROM docs) AS all_visible_rows_once,
+       (SELECT count(*) FROM docs) AS visible_to_bob;
+SET ROLE regress_bs_sec_alice;
+SELECT name, part FROM bulk_status.cursor_parts ORDER BY name, part;
+SELECT bulk_status.cursor_fetch('sec_bob_parts', NULL::docs, part => 1);
+\echo :LAST_ERROR_SQLSTATE
+SET ROLE regress_bs_sec_bob;
+SELECT bulk_status.cursor_close('sec_bob_parts');
 SELECT bulk_status.cursor_close('sec_alice_1');
 \echo :LAST_ERROR_SQLSTATE
 RESET ROLE;
