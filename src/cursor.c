@@ -592,7 +592,14 @@ bulk_status_cursor_fetch(PG_FUNCTION_ARGS)
 		nparams += q.key->nkeys;
 	}
 	sql = bulk_keyset_query_sql(&q, cs->position != NULL, cs->upper_bound != NULL, max_rows);
-	plan = SPI_prepare_cursor(sql, nparams, types, CURSOR_OPT_GENERIC_PLAN);
+	/*
+	 * A generic plan cannot know how many rows lie between a part's
+	 * position and its upper bound: it guesses few, and would then sort the
+	 * whole rest of the part (a bitmap scan) for every fetch.  The custom
+	 * plan sees the bounds, and walks the key's index.
+	 */
+	plan = SPI_prepare_cursor(sql, nparams, types,
+							  cs->upper_bound ? CURSOR_OPT_CUSTOM_PLAN : CURSOR_OPT_GENERIC_PLAN);
 	if (plan == NULL)
 		elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
 	batch.store = rsinfo->setResult;
