@@ -370,7 +370,7 @@ function scan_section(sz,    grp, a, k, wu, cell, n, x, r1, kk) {
     for (a = 1; a <= 2; a++) {
         kk = grp SUBSEP "cursor_group_" a
         if (!(kk in have) || !(k in have)) continue
-        printf("`cursor_group_%d` (%s) vs the `cursor_fetch` loop: %s (best / median).\n", a,
+        printf("- `cursor_group_%d` (%s) vs the `cursor_fetch` loop: %s (best / median)\n", a,
                a == 1 ? "one part, one client" : a " parts, " a " clients at once", sratio(kk, k))
         r1 = 1
     }

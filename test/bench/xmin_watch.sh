@@ -130,6 +130,7 @@ SELECT extract(epoch FROM clock_timestamp()) AS v1 \gset
 \echo vacuum_window :v0 :v1
 SQL
     ) &
+    # shellcheck disable=SC2034  # waited for by bench.sh
     VACUUM_PROBE_PID=$!
 }
 
