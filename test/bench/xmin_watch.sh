@@ -81,11 +81,14 @@ xmin_sampler_start() {
 }
 
 # Wait up to $2 tenths of a second for background process $1 to end; end
-# it if it does not.
+# it if it does not.  (In a trap, bash may not have reaped a child that
+# ended: a zombie counts as ended.)
 wait_or_kill() {
-    local i
+    local i state
     for ((i = 0; i < $2; i++)); do
-        kill -0 "$1" 2>/dev/null || break
+        state=Z
+        read -r _ _ state _ 2>/dev/null <"/proc/$1/stat" || state=Z
+        [ "$state" != Z ] || break
         nap 0.1
     done
     kill "$1" 2>/dev/null || true
