@@ -23,8 +23,8 @@
 #                 test/bench/data/scans unless --out says otherwise, so a run
 #                 of record in test/bench is left alone
 #   SCAN_REPS=R   repetitions of every scan (default 3, 1 with --quick)
-#   BENCH_SCANS   the scans to run, space-separated (default: all, in the
-#                 order of SCANS below)
+#   BENCH_SCANS   the scans to run, space-separated, in that order (default:
+#                 those of SCANS below; copy_scan only when named here)
 #   PORT          first port to try (default 57000)
 #   BENCH_DATA    the cluster's directory instead of test/bench/data
 #   BENCH_NOTE    a line for results.md, e.g. what else ran on the machine
@@ -81,8 +81,13 @@ TRANSITIONS=(update plpgsql range limit ctid auto submit1 submit2)
 SCANS=(copy fetch_count with_hold scan scan_cols copy_scan_cols cursor_fetch cursor_group_1 cursor_group_2)
 # Scans timed to the first row (first_row.c methods).
 LATENCIES=(copy fetch_count with_hold scan scan_direct scan_cols copy_scan_cols cursor_fetch)
+# copy_scan (COPY (SELECT bulk_status.scan(...)) TO STDOUT, one record a
+# row) runs only when BENCH_SCANS names it.
+OPTIONAL_SCANS=(copy_scan)
 SCAN_REPS=${SCAN_REPS:-}           # repetitions of each scan (default 3; 1 with --quick)
 SCANS_ONLY=${SCANS_ONLY:-0}        # 1: scans and first-row times only
+declare -A SCAN_MIN=()             # "size:scan" -> its shortest run so far (s)
+PREV_SIZE=""                       # the size whose scans ran last
 
 # The sync cycles (issue 5), on fresh clones: three UPDATEs, three
 # bulk_status transitions, and the generation cycle.
@@ -148,7 +153,8 @@ parse_args() {
         local k want=()
         read -r -a want <<<"$BENCH_SCANS"
         for k in "${want[@]}"; do
-            [[ " ${SCANS[*]} " == *" $k "* ]] || die "BENCH_SCANS: unknown scan '$k' (known: ${SCANS[*]})"
+            [[ " ${SCANS[*]} ${OPTIONAL_SCANS[*]} " == *" $k "* ]] \
+                || die "BENCH_SCANS: unknown scan '$k' (known: ${SCANS[*]} ${OPTIONAL_SCANS[*]})"
         done
         SCANS=("${want[@]}")
     fi
@@ -435,6 +441,8 @@ SQL
 #   scan_cols       the same, as the table's columns: SELECT (f).* FROM
 #                   (SELECT bulk_status.scan(NULL::files) AS f) s
 #   copy_scan_cols  COPY (that query) TO STDOUT
+#   copy_scan       COPY (SELECT bulk_status.scan(NULL::files)) TO STDOUT
+#                   (only when BENCH_SCANS names it)
 #   cursor_fetch    cursor_open, then one autocommit cursor_fetch statement
 #                   a batch, then cursor_close
 #   cursor_group_N  cursor_open(..., parts => N), then N psql clients at
@@ -498,9 +506,6 @@ SQL
     awk -v w="$out" 'BEGIN { split(w, x, " ");
         printf("  warm-up: pg_prewarm read %d heap and %d primary-key blocks in %.2f s (shared_buffers: %d blocks)\n", x[1], x[2], x[3], x[4]) }'
 }
-
-declare -A SCAN_MIN=()            # "size:scan" -> its shortest run so far (s)
-PREV_SIZE=""
 
 # How long scan $1 should take on $SIZE rows: its shortest run so far, else
 # its shortest at the previous size scaled to this one, else a guess of one
@@ -572,7 +577,7 @@ SELECT bulk_status.cursor_close('bench') \\gset" ;;
         SCAN_MIN[$SIZE:$k]=$LAST_SECS
     fi
     if [ "$probe" = 1 ]; then
-        wait "$VACUUM_PROBE_PID" || true
+        vacuum_probe_wait
         printf '%s\t%s\t%s\n' "$k" "$r" "$(vacuum_figures "$RUN_DIR/vacuum_${SIZE}_$k.txt" | tr ' ' '\t')" \
             >>"$RUN_DIR/vacuum_$SIZE.tsv"
     fi

@@ -32,6 +32,7 @@
 SIDE_DB=""                     # the database that holds bench_side, while it exists
 SIDE_WRITER_PID=""
 XMIN_SAMPLER_PID=""
+VACUUM_PROBE_PID=""            # a probe that has not been waited for
 READER_APP=bench_reader        # application_name of the sessions whose xmin is sampled
 
 # A pipe nobody writes to: nap sleeps on it without starting a process.
@@ -95,12 +96,16 @@ wait_or_kill() {
     wait "$1" 2>/dev/null || true
 }
 
-# Stop the writer and the sampler, and drop bench_side.  Never fails.
+# Stop the writer, the sampler and a probe still waiting, and drop
+# bench_side.  Never fails.
 side_stop() {
     touch "$RUN_DIR/side_writer.stop" "$RUN_DIR/xmin_sampler.stop" 2>/dev/null || true
+    [ -z "$VACUUM_PROBE_PID" ] || wait_or_kill "$VACUUM_PROBE_PID" 0
+    VACUUM_PROBE_PID=""
     [ -z "$SIDE_WRITER_PID" ] || wait_or_kill "$SIDE_WRITER_PID" 50
     [ -z "$XMIN_SAMPLER_PID" ] || wait_or_kill "$XMIN_SAMPLER_PID" 50
     SIDE_WRITER_PID="" XMIN_SAMPLER_PID=""
+VACUUM_PROBE_PID=""            # a probe that has not been waited for
     if [ -n "$SIDE_DB" ] && [ -f "${CLUSTER_DIR:-}/data/postmaster.pid" ]; then
         bench_psql -d "$SIDE_DB" -c "DROP TABLE IF EXISTS bench_side" </dev/null >/dev/null 2>&1 || true
     fi
@@ -133,8 +138,14 @@ SELECT extract(epoch FROM clock_timestamp()) AS v1 \gset
 \echo vacuum_window :v0 :v1
 SQL
     ) &
-    # shellcheck disable=SC2034  # waited for by bench.sh
     VACUUM_PROBE_PID=$!
+}
+
+# Wait for the probe started by vacuum_probe to end.
+vacuum_probe_wait() {
+    [ -n "$VACUUM_PROBE_PID" ] || return 0
+    wait "$VACUUM_PROBE_PID" || true
+    VACUUM_PROBE_PID=""
 }
 
 # From a probe's output ($1): "start end removed remain not_yet_removable
