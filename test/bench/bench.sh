@@ -588,23 +588,35 @@ SELECT bulk_status.cursor_close('bench') \\gset" ;;
 # open cursor bench2 in $2 parts, run $2 psql clients at once (client i
 # fetches part i, in autocommit, ceil(SIZE / $2 / BATCH) + 2 statements:
 # the last ones return no row), close it; rows = what the clients printed.
-# Writes the clients' scripts into $RUN_DIR and sets MEASURE_PIDFILES
-# (the files that will hold their backends' pids).
+# The parts are split from a sample of the keys, so one may hold a few per
+# cent more than SIZE / $2 rows: a client whose last planned fetch still
+# returned rows goes on, one fetch and one check of :ROW_COUNT at a time,
+# until a fetch returns none.  Writes the clients' scripts into $RUN_DIR and
+# sets MEASURE_PIDFILES (the files that will hold their backends' pids).
 group_body() {
-    local db=$1 parts=$2 i j lines sh=$RUN_DIR/group_clients.sh
+    local db=$1 parts=$2 i j lines more sh=$RUN_DIR/group_clients.sh
     lines=$(((SIZE + parts * BATCH - 1) / (parts * BATCH) + 2))
+    more=$(((SIZE + BATCH - 1) / BATCH))
     MEASURE_PIDFILES=""
     rm -f "$RUN_DIR"/group_client* "$RUN_DIR/group_rows"
     echo "# cursor_group_$parts: $parts clients at once" >"$sh"
     for ((i = 1; i <= parts; i++)); do
         {
             echo "SET application_name = '$READER_APP';"
+            # (the run's marker in the server log, for its temp files)
+            echo "DO \$\$BEGIN RAISE LOG 'bulk_status bench run %', 'scan:cursor_group_$parts:$SIZE'; END\$\$;"
             echo "SELECT pg_backend_pid() AS pid \\gset"
             echo "\\o $RUN_DIR/group_client$i.pid"
             echo "\\qecho :pid"
             echo "\\o"
             for ((j = 0; j < lines; j++)); do
                 echo "SELECT * FROM bulk_status.cursor_fetch('bench2', NULL::files, part => $i);"
+            done
+            printf '%s\n' 'SELECT :ROW_COUNT > 0 AS more \gset'
+            for ((j = 0; j < more; j++)); do
+                printf '%s\n' '\if :more' \
+                    "SELECT * FROM bulk_status.cursor_fetch('bench2', NULL::files, part => $i);" \
+                    'SELECT :ROW_COUNT > 0 AS more \gset' '\endif'
             done
         } >"$RUN_DIR/group_client$i.sql"
         echo "psql -X -q -At -v ON_ERROR_STOP=1 -d $db -f $RUN_DIR/group_client$i.sql | wc -l >$RUN_DIR/group_client$i.count &" >>"$sh"
