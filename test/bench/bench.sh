@@ -8,13 +8,27 @@
 #   --rows     table sizes, e.g. --rows 1000000,10000000 (default 1000000);
 #              each size is a full run, and memory is compared across sizes
 #   --quick    a guard for test/check.sh, under two minutes: 20,000 and
-#              200,000 rows, dense transitions without trigger, the scans,
-#              and the sync cycles on 200,000 rows;
+#              200,000 rows, dense transitions without trigger, the scans
+#              (one repetition each), and the sync cycles on 200,000 rows;
 #              exits 1 if the engine's memory is not flat (engine peak of the
 #              200k run vs the 20k run differs by more than 10%) or if the
 #              range or auto transition is below half the single UPDATE's rows/s
 #   --out      where results.md, results.tsv, throughput.png and memory.png
-#              go (default test/bench, or test/bench/data/quick with --quick)
+#              go (default test/bench, or test/bench/data/quick with --quick,
+#              or test/bench/data/scans[_quick] with SCANS_ONLY=1)
+#
+# Environment:
+#   SCANS_ONLY=1  only the scans and the first-row times (no transitions, no
+#                 sync cycles, no plots); results.md goes to
+#                 test/bench/data/scans unless --out says otherwise, so a run
+#                 of record in test/bench is left alone
+#   SCAN_REPS=R   repetitions of every scan (default 3, 1 with --quick)
+#   BENCH_SCANS   the scans to run, space-separated, in that order (default:
+#                 those of SCANS below; copy_scan only when named here)
+#   PORT          first port to try (default 57000)
+#   BENCH_DATA    the cluster's directory instead of test/bench/data
+#   BENCH_NOTE    a line for results.md, e.g. what else ran on the machine
+#   COPT          passed to the extension's build
 #
 # Installs what is missing (Debian 12, with gnuplot-nox), builds and installs
 # the extension, and starts a PostgreSQL 15 cluster in test/bench/data/
@@ -29,13 +43,24 @@
 # (sampled from /proc every 100 ms), the engine's own peak
 # (bulk_status.last_run()), WAL bytes, heap and index growth, temp-file
 # bytes; for scans also the time to the first row (test/bench/first_row.c).
-# Environment: PORT (first port to try, default 57000), BENCH_DATA (the
-# cluster's directory instead of test/bench/data), BENCH_NOTE (a line for
-# results.md, e.g. what else ran on the machine), COPT.
+#
+# The scans (run_scans) run on the template database: first the heap and
+# the primary-key index of files are read into shared buffers once
+# (pg_prewarm), then every scan runs SCAN_REPS times, round-robin over the
+# scans (all scans once, then all again), and results.md gives the minimum
+# and the median of each.  While they run, a side table (bench_side, in the
+# template, dropped afterwards) takes one UPDATE every 20 ms from another
+# session, so that transaction ids advance; every 100 ms another session
+# samples age(backend_xmin) of the reading backends (xmin_watch.sh); and in
+# the last repetition of each scan a VACUUM (VERBOSE) of bench_side, run
+# while the scan still reads, shows how many dead rows it could remove and
+# how many the scan's snapshot kept.
 
 set -euo pipefail
 # shellcheck source=test/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
+# shellcheck source=test/bench/xmin_watch.sh
+source "$(dirname "${BASH_SOURCE[0]}")/xmin_watch.sh"
 
 ROOT=$(repo_root)
 BENCH=$ROOT/test/bench
@@ -50,11 +75,19 @@ SCRATCH_DB=bench_run               # the clone a transition runs on
 SERVERLOG_OFFSET=0                 # where this invocation's part of server.log starts
 T_START=$(date +%s)
 
-# The transition approaches, and the scans, in the order they run and print.
+# The transition approaches, and the scans, in the order they run and print
+# (run_scans says what each scan is).
 TRANSITIONS=(update plpgsql range limit ctid auto submit1 submit2)
-SCANS=(copy fetch_count with_hold scan copy_scan cursor_fetch)
+SCANS=(copy fetch_count with_hold scan scan_cols copy_scan_cols cursor_fetch cursor_group_1 cursor_group_2)
 # Scans timed to the first row (first_row.c methods).
-LATENCIES=(copy fetch_count with_hold scan scan_direct copy_scan cursor_fetch)
+LATENCIES=(copy fetch_count with_hold scan scan_direct scan_cols copy_scan_cols cursor_fetch)
+# copy_scan (COPY (SELECT bulk_status.scan(...)) TO STDOUT, one record a
+# row) runs only when BENCH_SCANS names it.
+OPTIONAL_SCANS=(copy_scan)
+SCAN_REPS=${SCAN_REPS:-}           # repetitions of each scan (default 3; 1 with --quick)
+SCANS_ONLY=${SCANS_ONLY:-0}        # 1: scans and first-row times only
+declare -A SCAN_MIN=()             # "size:scan" -> its shortest run so far (s)
+PREV_SIZE=""                       # the size whose scans ran last
 
 # The sync cycles (issue 5), on fresh clones: three UPDATEs, three
 # bulk_status transitions, and the generation cycle.
@@ -76,7 +109,7 @@ SHOWN_SETTINGS=(shared_buffers max_wal_size checkpoint_timeout fsync synchronous
 DEPS+=(gnuplot-nox libpq-dev)
 
 usage() {
-    sed -n '2,18p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+    sed -n '2,33p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
 }
 
 # Read the command line.
@@ -96,16 +129,34 @@ parse_args() {
     # (separate run directories: the --quick of a test run does not wipe
     # the raw files of the last full run)
     RUN_DIR=$DATA/run
+    [[ "$SCANS_ONLY" =~ ^[01]$ ]] || die "SCANS_ONLY is 0 or 1, not '$SCANS_ONLY'"
     if [ "$QUICK" = 1 ]; then
         [ -z "$rows" ] || die "--quick runs 20000 and 200000 rows; leave out --rows"
         SIZES=(20000 200000)
-        OUT=${OUT:-$DATA/quick}
         RUN_DIR=$DATA/run_quick
+        SCAN_REPS=${SCAN_REPS:-1}
     else
         if [ -n "$rows" ]; then
             IFS=, read -r -a SIZES <<<"$rows"
         fi
-        OUT=${OUT:-$BENCH}
+        SCAN_REPS=${SCAN_REPS:-3}
+    fi
+    if [ "$SCANS_ONLY" = 1 ]; then
+        # (not over a run of record, nor over the raw files of one)
+        RUN_DIR=${RUN_DIR}_scans
+        OUT=${OUT:-$DATA/scans$([ "$QUICK" = 0 ] || echo _quick)}
+    fi
+    [ "$QUICK" = 0 ] || OUT=${OUT:-$DATA/quick}
+    OUT=${OUT:-$BENCH}
+    [[ "$SCAN_REPS" =~ ^[1-9][0-9]*$ ]] || die "SCAN_REPS is a positive integer, not '$SCAN_REPS'"
+    if [ -n "${BENCH_SCANS:-}" ]; then
+        local k want=()
+        read -r -a want <<<"$BENCH_SCANS"
+        for k in "${want[@]}"; do
+            [[ " ${SCANS[*]} ${OPTIONAL_SCANS[*]} " == *" $k "* ]] \
+                || die "BENCH_SCANS: unknown scan '$k' (known: ${SCANS[*]} ${OPTIONAL_SCANS[*]})"
+        done
+        SCANS=("${want[@]}")
     fi
     local n
     for n in "${SIZES[@]}"; do
@@ -117,13 +168,15 @@ parse_args() {
     OUT=$(cd "$OUT" && pwd)
 }
 
-# On any exit: stop the sampler, drop the scratch clone, stop the cluster
-# (its data stays in $DATA for the next run).
+# On any exit: stop the samplers and the side table's writer (and drop the
+# side table), drop the scratch clone, stop the cluster (its data stays in
+# $DATA for the next run).
 cleanup() {
     local rc=$?
     set +e
     rss_watch_stop 0
     [ -z "${WORKERS_WATCH_PID:-}" ] || kill "$WORKERS_WATCH_PID" 2>/dev/null
+    side_stop
     if [ -n "${CLUSTER_DIR:-}" ] && [ -f "$CLUSTER_DIR/data/postmaster.pid" ]; then
         bench_psql -d postgres -c "DROP DATABASE IF EXISTS $SCRATCH_DB WITH (FORCE)" >/dev/null 2>&1
     fi
@@ -168,6 +221,7 @@ prepare_data_dir() {
     : >"$RUN_DIR/latency.tsv"
     : >"$RUN_DIR/tables.tsv"
     : >"$RUN_DIR/cycles.tsv"
+    : >"$RUN_DIR/xmin.tsv"
 }
 
 # Build the first-row timer (test/bench/first_row.c) into $DATA.
@@ -258,15 +312,41 @@ rss_watch_workers() {
     done
 }
 
+# Follow the RssAnon of the processes whose pids the files $2... hold (as
+# they appear) every 100 ms until killed, and keep "first_kB peak_kB
+# samples" in file $1 (the peak is per process, not a sum).
+rss_watch_pidfiles() {
+    set +e
+    local out=$1 f p
+    shift
+    rss_reset
+    while :; do
+        for f in "$@"; do
+            p=""
+            [ -s "$f" ] && read -r p <"$f"
+            [[ "$p" =~ ^[0-9]+$ ]] && rss_sample "$p" "$out"
+        done
+        sleep 0.1
+    done
+}
+
 # Run one measured session on database $1: the SQL in $2 runs between two
 # measurement points; it may set psql variable "rows" (else the rows are the
 # lines it printed), and "engine" and "batches" (else they come from
 # bulk_status.last_run()).  $3..$6: kind, workload, trigger, approach for
 # the results; $7: whose RssAnon to sample from outside while it runs:
-# "backend" (the session's, the default) or "workers" (background jobs').
+# "backend" (the session's, the default), "workers" (background jobs') or
+# "clients" (the backends whose pids the files in MEASURE_PIDFILES hold).
+# Optional globals: MEASURE_REP (the repetition, written to the results;
+# default 1), MEASURE_APP (the session's application_name), MEASURE_BEFORE
+# (psql lines run just before the measured part starts).  Sets LAST_ROWS,
+# LAST_SECS and LAST_T0 (the start, seconds since the epoch, server clock).
 measure() {
     local db=$1 body=$2 kind=$3 workload=$4 trig=$5 approach=$6 watch=${7:-backend}
-    local tag=${kind}_${workload}_${trig}_${approach}_$SIZE marker
+    local rep=${MEASURE_REP:-1}
+    local tag=${kind}_${workload}_${trig}_${approach}_${SIZE}_r$rep marker
+    local app_sql=""
+    [ -z "${MEASURE_APP:-}" ] || app_sql="SET application_name = '$MEASURE_APP';"
     if [ "$kind" = scan ]; then
         marker=scan:$approach:$SIZE
     else
@@ -279,9 +359,15 @@ measure() {
         backend_mem=$memfile.backend
         rss_watch_workers "$(head -n1 "$CLUSTER_DIR/data/postmaster.pid")" "$memfile" &
         WORKERS_WATCH_PID=$!
+    elif [ "$watch" = clients ]; then
+        backend_mem=$memfile.backend
+        # shellcheck disable=SC2086  # one path a word
+        rss_watch_pidfiles "$memfile" ${MEASURE_PIDFILES:?} &
+        WORKERS_WATCH_PID=$!
     fi
     rss_watch_start "$pidfile" "$backend_mem"
     bench_psql -At -d "$db" <<SQL | wc -l >"$countfile"
+$app_sql
 SELECT pg_backend_pid() AS pid \gset
 \o $pidfile
 \qecho :pid
@@ -292,6 +378,7 @@ SET bulk_status.progress_interval = 0;
 -- time for the sampler's first sample
 SELECT pg_sleep(0.3) AS slept \gset
 SELECT coalesce(temp_bytes, 0) AS temp0 FROM pg_stat_database WHERE datname = current_database() \gset
+${MEASURE_BEFORE:-}
 SELECT pg_relation_size('files') AS heap0, pg_indexes_size('files') AS idx0,
        pg_current_wal_lsn() AS wal0, clock_timestamp() AS t0 \gset
 \set rows -
@@ -299,6 +386,7 @@ SELECT pg_relation_size('files') AS heap0, pg_indexes_size('files') AS idx0,
 \set batches -
 $body
 SELECT extract(epoch FROM clock_timestamp() - :'t0'::timestamptz) AS secs,
+       extract(epoch FROM :'t0'::timestamptz) AS t0e,
        pg_wal_lsn_diff(pg_current_wal_lsn(), :'wal0')::bigint AS wal,
        pg_relation_size('files') AS heap1, pg_indexes_size('files') AS idx1 \gset
 SELECT coalesce(nullif(:'engine', '-'), engine_peak_bytes::text, '-') AS engine,
@@ -309,7 +397,7 @@ SELECT coalesce(nullif(:'engine', '-'), engine_peak_bytes::text, '-') AS engine,
 SELECT pg_stat_force_next_flush() AS flushed \gset
 SELECT temp_bytes - :temp0 AS temp FROM pg_stat_database WHERE datname = current_database() \gset
 \o $resfile
-\qecho :rows :secs :wal :heap0 :heap1 :idx0 :idx1 :temp :lr_engine :lr_backend :lr_batches
+\qecho :rows :secs :wal :heap0 :heap1 :idx0 :idx1 :temp :lr_engine :lr_backend :lr_batches :t0e
 \o
 SELECT pg_sleep(0.3) AS slept \gset
 SQL
@@ -321,9 +409,9 @@ SQL
     fi
     [ -s "$resfile" ] || die "run $marker did not finish"
 
-    local rows secs wal heap0 heap1 idx0 idx1 temp engine backend batches count
+    local rows secs wal heap0 heap1 idx0 idx1 temp engine backend batches t0e count
     local rss_first=- rss_peak=- samples=0
-    read -r rows secs wal heap0 heap1 idx0 idx1 temp engine backend batches <"$resfile"
+    read -r rows secs wal heap0 heap1 idx0 idx1 temp engine backend batches t0e <"$resfile"
     read -r count <"$countfile"
     [ "$rows" != - ] || rows=$count
     if [ -s "$memfile" ]; then
@@ -333,50 +421,213 @@ SQL
     fi
     printf '%s\t' "$kind" "$SIZE" "$workload" "$trig" "$approach" "$rows" "$secs" "$wal" \
         "$heap0" "$heap1" "$idx0" "$idx1" "$temp" "$engine" "$backend" "$rss_first" \
-        "$rss_peak" "$batches" >>"$RUN_DIR/results.tsv"
-    echo "$samples" >>"$RUN_DIR/results.tsv"
-    LAST_ROWS=$rows
+        "$rss_peak" "$batches" "$samples" >>"$RUN_DIR/results.tsv"
+    echo "$rep" >>"$RUN_DIR/results.tsv"
+    LAST_ROWS=$rows LAST_SECS=$secs LAST_T0=$t0e
     awk -v r="$rows" -v s="$secs" -v m="$rss_peak" -v e="$engine" -v w="$wal" -v t="$temp" -v who="$watch" 'BEGIN {
         printf("  %s rows in %.2f s, %d rows/s; RssAnon peak (%s) %.1f MB, engine peak %s, WAL %.0f MB, temp %.0f MB\n",
                r, s, (s > 0 ? r / s : 0), who, m / 1048576, e, w / 1048576, t / 1048576) }'
 }
 
-# The scans, read-only, on the template database of $SIZE rows.
+# The scans, read-only on files, on the template database of $SIZE rows:
+# the same warm-up for all (scan_warmup), then SCAN_REPS rounds, each
+# running every scan once in the order of SCANS, with the side table's
+# write load and the xmin sampler running throughout (xmin_watch.sh), and a
+# VACUUM probe in the last round.  Every run must return exactly $SIZE rows.
+#   copy            COPY files TO STDOUT
+#   fetch_count     psql FETCH_COUNT over SELECT * FROM files ORDER BY path
+#   with_hold       DECLARE ... CURSOR WITH HOLD, COMMIT, FETCH loop
+#   scan            psql FETCH_COUNT over SELECT bulk_status.scan(NULL::files)
+#   scan_cols       the same, as the table's columns: SELECT (f).* FROM
+#                   (SELECT bulk_status.scan(NULL::files) AS f) s
+#   copy_scan_cols  COPY (that query) TO STDOUT
+#   copy_scan       COPY (SELECT bulk_status.scan(NULL::files)) TO STDOUT
+#                   (only when BENCH_SCANS names it)
+#   cursor_fetch    cursor_open, then one autocommit cursor_fetch statement
+#                   a batch, then cursor_close
+#   cursor_group_N  cursor_open(..., parts => N), then N psql clients at
+#                   once, client i fetching with part => i (autocommit);
+#                   needs cursor_fetch(name, rowtype, max_rows, part), else
+#                   skipped.  The clients' connection set-up is timed.
 run_scans() {
-    local db=bench_$SIZE k fetches
-    fetches=$((SIZE / BATCH + 1))      # the last FETCH returns no row
-    log "scans of $SIZE rows (database $db)"
+    local db=bench_$SIZE k r scans=() skipped=()
+    log "scans of $SIZE rows (database $db; $SCAN_REPS round(s) over the scans)"
+    # (cursors an interrupted run left behind)
+    bench_psql -d "$db" -c "SELECT bulk_status.cursor_close(name) FROM bulk_status.cursors WHERE name IN ('bench', 'bench2')" \
+        </dev/null >/dev/null
     for k in "${SCANS[@]}"; do
-        echo "scan: $k"
-        case $k in
-            copy)
-                measure "$db" "COPY files TO STDOUT;" scan read - "$k" ;;
-            fetch_count)
-                measure "$db" "\\set FETCH_COUNT $BATCH
+        if [[ "$k" == cursor_group_* ]] && [ -z "$(sql_value "$db" "SELECT 1 FROM pg_proc WHERE proname = 'cursor_fetch' AND pronamespace = 'bulk_status'::regnamespace AND pronargs = 4")" ]; then
+            skipped+=("$k")
+        else
+            scans+=("$k")
+        fi
+    done
+    if [ "${#skipped[@]}" -gt 0 ]; then
+        echo "skipping ${skipped[*]}: this bulk_status has no cursor_fetch(name, rowtype, max_rows, part)"
+        printf 'scans_skipped_%s\t%s\n' "$SIZE" "${skipped[*]}" >>"$RUN_DIR/env"
+    fi
+    scan_warmup "$db"
+    : >"$RUN_DIR/scan_windows_$SIZE.tsv"
+    : >"$RUN_DIR/vacuum_$SIZE.tsv"
+    side_writer_start "$db"
+    xmin_sampler_start "$RUN_DIR/xmin_samples_$SIZE.tsv"
+    for ((r = 1; r <= SCAN_REPS; r++)); do
+        for k in "${scans[@]}"; do
+            run_scan "$db" "$k" "$r"
+        done
+    done
+    side_stop
+    xmin_summary "$SIZE" "$RUN_DIR/scan_windows_$SIZE.tsv" "$RUN_DIR/xmin_samples_$SIZE.tsv" \
+        "$RUN_DIR/vacuum_$SIZE.tsv" >>"$RUN_DIR/xmin.tsv"
+    echo "  backend_xmin of the reading backends (every 100 ms) and VACUUM bench_side during the last run:"
+    awk -F'\t' -v n="$SIZE" '$1 == n {
+        printf("  %-15s xmin in %3d of %3d samples, max age %5d; VACUUM at %s s of %s s: %s removed, %s not yet removable\n",
+               $2, $5, $4, $6, $7, $8, $9, $11) }' "$RUN_DIR/xmin.tsv"
+    PREV_SIZE=$SIZE
+}
+
+# The warm-up before the scans of database $1: read the heap of files and
+# its primary-key index into shared buffers (pg_prewarm); what it read and
+# how long it took go to $RUN_DIR/env.
+scan_warmup() {
+    local out
+    out=$(bench_psql -At -d "$1" <<'SQL'
+SET client_min_messages = warning;
+CREATE EXTENSION IF NOT EXISTS pg_prewarm;
+SELECT clock_timestamp() AS w0 \gset
+SELECT pg_prewarm('files') AS heap_blocks \gset
+SELECT pg_prewarm(indexrelid) AS pkey_blocks FROM pg_index WHERE indrelid = 'files'::regclass AND indisprimary \gset
+SELECT extract(epoch FROM clock_timestamp() - :'w0'::timestamptz) AS secs,
+       pg_size_bytes(current_setting('shared_buffers')) / current_setting('block_size')::int AS sb_blocks \gset
+\echo :heap_blocks :pkey_blocks :secs :sb_blocks
+SQL
+)
+    printf 'warmup_%s\t%s\n' "$SIZE" "$out" >>"$RUN_DIR/env"
+    awk -v w="$out" 'BEGIN { split(w, x, " ");
+        printf("  warm-up: pg_prewarm read %d heap and %d primary-key blocks in %.2f s (shared_buffers: %d blocks)\n", x[1], x[2], x[3], x[4]) }'
+}
+
+# How long scan $1 should take on $SIZE rows: its shortest run so far, else
+# its shortest at the previous size scaled to this one, else a guess of one
+# second per million rows.
+scan_estimate() {
+    local v=${SCAN_MIN[$SIZE:$1]:-}
+    if [ -z "$v" ] && [ -n "$PREV_SIZE" ] && [ -n "${SCAN_MIN[$PREV_SIZE:$1]:-}" ]; then
+        v=$(awk -v t="${SCAN_MIN[$PREV_SIZE:$1]}" -v a="$PREV_SIZE" -v b="$SIZE" 'BEGIN { print t * b / a }')
+    fi
+    [ -n "$v" ] || v=$(awk -v b="$SIZE" 'BEGIN { print b / 1000000 }')
+    echo "$v"
+}
+
+# One run (repetition $3) of scan $2 on database $1.  In the last round, a
+# VACUUM probe: its VACUUM (VERBOSE) starts half the scan's expected time
+# after the start, at most 2 s.
+run_scan() {
+    local db=$1 k=$2 r=$3 body watch=backend fetches i probe=0 delay start
+    echo "scan: $k (round $r of $SCAN_REPS)"
+    MEASURE_REP=$r MEASURE_APP=$READER_APP MEASURE_BEFORE="" MEASURE_PIDFILES=""
+    if [ "$r" = "$SCAN_REPS" ]; then
+        probe=1
+        start=$RUN_DIR/scan_started
+        rm -f "$start"
+        delay=$(awk -v e="$(scan_estimate "$k")" 'BEGIN { d = e / 2; if (d > 2) d = 2; if (d < 0.02) d = 0.02; printf("%.3f", d) }')
+        MEASURE_BEFORE="\\! touch $start"
+        vacuum_probe "$db" "$start" "$delay" "$RUN_DIR/vacuum_${SIZE}_$k.txt"
+    fi
+    fetches=$(((SIZE + BATCH - 1) / BATCH + 1))      # the last FETCH returns no row
+    case $k in
+        copy)
+            body="COPY files TO STDOUT;" ;;
+        fetch_count)
+            body="\\set FETCH_COUNT $BATCH
 SELECT * FROM files ORDER BY path;
-\\unset FETCH_COUNT" scan read - "$k" ;;
-            with_hold)
-                measure "$db" "BEGIN;
+\\unset FETCH_COUNT" ;;
+        with_hold)
+            body="BEGIN;
 DECLARE c CURSOR WITH HOLD FOR SELECT * FROM files ORDER BY path;
 COMMIT;
 $(for ((i = 0; i < fetches; i++)); do echo "FETCH $BATCH FROM c;"; done)
-CLOSE c;" scan read - "$k" ;;
-            scan)
-                measure "$db" "\\set FETCH_COUNT $BATCH
+CLOSE c;" ;;
+        scan)
+            body="\\set FETCH_COUNT $BATCH
 SELECT bulk_status.scan(NULL::files);
-\\unset FETCH_COUNT" scan read - "$k" ;;
-            copy_scan)
-                measure "$db" "COPY (SELECT bulk_status.scan(NULL::files)) TO STDOUT;" scan read - "$k" ;;
-            cursor_fetch)
-                # (a cursor an interrupted run left behind)
-                bench_psql -d "$db" -c "SELECT bulk_status.cursor_close(name) FROM bulk_status.cursors WHERE name = 'bench'" \
-                    </dev/null >/dev/null
-                measure "$db" "SELECT bulk_status.cursor_open('bench', 'files') \\gset
+\\unset FETCH_COUNT" ;;
+        scan_cols)
+            body="\\set FETCH_COUNT $BATCH
+SELECT (f).* FROM (SELECT bulk_status.scan(NULL::files) AS f) s;
+\\unset FETCH_COUNT" ;;
+        copy_scan)
+            body="COPY (SELECT bulk_status.scan(NULL::files)) TO STDOUT;" ;;
+        copy_scan_cols)
+            body="COPY (SELECT (f).* FROM (SELECT bulk_status.scan(NULL::files) AS f) s) TO STDOUT;" ;;
+        cursor_fetch)
+            body="SELECT bulk_status.cursor_open('bench', 'files') \\gset
 $(for ((i = 0; i < fetches; i++)); do echo "SELECT * FROM bulk_status.cursor_fetch('bench', NULL::files);"; done)
-SELECT bulk_status.cursor_close('bench') \\gset" scan read - "$k" ;;
-        esac
-        [ "$LAST_ROWS" = "$SIZE" ] || die "scan $k returned $LAST_ROWS rows, not $SIZE"
+SELECT bulk_status.cursor_close('bench') \\gset" ;;
+        cursor_group_*)
+            group_body "$db" "${k#cursor_group_}"
+            body=$GROUP_BODY MEASURE_APP=bench_group watch=clients ;;
+        *) die "unknown scan $k" ;;
+    esac
+    measure "$db" "$body" scan read - "$k" "$watch"
+    [ "$LAST_ROWS" = "$SIZE" ] || die "scan $k returned $LAST_ROWS rows, not $SIZE"
+    printf '%s\t%s\t%s\t%s\n' "$k" "$r" "$LAST_T0" \
+        "$(awk -v a="$LAST_T0" -v b="$LAST_SECS" 'BEGIN { printf("%.6f", a + b) }')" >>"$RUN_DIR/scan_windows_$SIZE.tsv"
+    if [ -z "${SCAN_MIN[$SIZE:$k]:-}" ] || awk -v a="$LAST_SECS" -v b="${SCAN_MIN[$SIZE:$k]}" 'BEGIN { exit !(a < b) }'; then
+        SCAN_MIN[$SIZE:$k]=$LAST_SECS
+    fi
+    if [ "$probe" = 1 ]; then
+        vacuum_probe_wait
+        printf '%s\t%s\t%s\n' "$k" "$r" "$(vacuum_figures "$RUN_DIR/vacuum_${SIZE}_$k.txt" | tr ' ' '\t')" \
+            >>"$RUN_DIR/vacuum_$SIZE.tsv"
+    fi
+    MEASURE_REP="" MEASURE_APP="" MEASURE_BEFORE="" MEASURE_PIDFILES=""
+}
+
+# The measured body of cursor_group_$2 on database $1, into GROUP_BODY:
+# open cursor bench2 in $2 parts, run $2 psql clients at once (client i
+# fetches part i, in autocommit, ceil(SIZE / $2 / BATCH) + 2 statements:
+# the last ones return no row), close it; rows = what the clients printed.
+# The parts are split from a sample of the keys, so one may hold a few per
+# cent more than SIZE / $2 rows: a client whose last planned fetch still
+# returned rows goes on, one fetch and one check of :ROW_COUNT at a time,
+# until a fetch returns none.  Writes the clients' scripts into $RUN_DIR and
+# sets MEASURE_PIDFILES (the files that will hold their backends' pids).
+group_body() {
+    local db=$1 parts=$2 i j lines more sh=$RUN_DIR/group_clients.sh
+    lines=$(((SIZE + parts * BATCH - 1) / (parts * BATCH) + 2))
+    more=$(((SIZE + BATCH - 1) / BATCH))
+    MEASURE_PIDFILES=""
+    rm -f "$RUN_DIR"/group_client* "$RUN_DIR/group_rows"
+    echo "# cursor_group_$parts: $parts clients at once" >"$sh"
+    for ((i = 1; i <= parts; i++)); do
+        {
+            echo "SET application_name = '$READER_APP';"
+            # (the run's marker in the server log, for its temp files)
+            echo "DO \$\$BEGIN RAISE LOG 'bulk_status bench run %', 'scan:cursor_group_$parts:$SIZE'; END\$\$;"
+            echo "SELECT pg_backend_pid() AS pid \\gset"
+            echo "\\o $RUN_DIR/group_client$i.pid"
+            echo "\\qecho :pid"
+            echo "\\o"
+            for ((j = 0; j < lines; j++)); do
+                echo "SELECT * FROM bulk_status.cursor_fetch('bench2', NULL::files, part => $i);"
+            done
+            printf '%s\n' 'SELECT :ROW_COUNT > 0 AS more \gset'
+            for ((j = 0; j < more; j++)); do
+                printf '%s\n' '\if :more' \
+                    "SELECT * FROM bulk_status.cursor_fetch('bench2', NULL::files, part => $i);" \
+                    'SELECT :ROW_COUNT > 0 AS more \gset' '\endif'
+            done
+        } >"$RUN_DIR/group_client$i.sql"
+        echo "psql -X -q -At -v ON_ERROR_STOP=1 -d $db -f $RUN_DIR/group_client$i.sql | wc -l >$RUN_DIR/group_client$i.count &" >>"$sh"
+        MEASURE_PIDFILES+="$RUN_DIR/group_client$i.pid "
     done
+    echo "wait" >>"$sh"
+    echo "cat $RUN_DIR/group_client*.count | awk '{ s += \$1 } END { print s + 0 }' >$RUN_DIR/group_rows" >>"$sh"
+    GROUP_BODY="SELECT bulk_status.cursor_open('bench2', 'files', parts => $parts) \\gset
+\\! sh $sh
+SELECT bulk_status.cursor_close('bench2') \\gset
+\\set rows \`cat $RUN_DIR/group_rows\`"
 }
 
 # Time to the first row of each scan (median of 3 fresh connections).
@@ -650,9 +901,12 @@ temp_file_summary() {
 write_report() {
     local elapsed=$(($(date +%s) - T_START))
     cp "$RUN_DIR/results.tsv" "$OUT/results.tsv"
+    local plans=$RUN_DIR/plans_${SIZES[-1]}.txt
+    [ "$SCANS_ONLY" = 0 ] || plans=""
     awk -F'\t' -v quick="$QUICK" -v elapsed="$elapsed" -v batch="$BATCH" \
-        -v plans="$RUN_DIR/plans_${SIZES[-1]}.txt" -v checks="$RUN_DIR/checks" \
+        -v plans="$plans" -v checks="$RUN_DIR/checks" \
         -v tempfiles="$RUN_DIR/tempfiles.tsv" -v cycles="$RUN_DIR/cycles.tsv" \
+        -v xmin="$RUN_DIR/xmin.tsv" -v reps="$SCAN_REPS" -v scans_only="$SCANS_ONLY" \
         -f "$BENCH/report.awk" \
         "$RUN_DIR/env" "$RUN_DIR/tables.tsv" "$RUN_DIR/results.tsv" "$RUN_DIR/latency.tsv" \
         >"$OUT/results.md"
@@ -663,8 +917,21 @@ write_report() {
 # memory.png (peak RssAnon per approach at each size).
 write_plots() {
     local big=${SIZES[-1]}
+    # one line per scan: the run of median time (the first of the two
+    # middle ones for an even number of runs)
+    awk -F'\t' '
+        $1 != "scan" { print; next }
+        { k = $2 SUBSEP $5; n[k]++; line[k, n[k]] = $0; t[k, n[k]] = $7 }
+        END {
+            for (k in n) {
+                m = n[k]
+                for (i = 1; i <= m; i++) idx[i] = i
+                for (i = 2; i <= m; i++) for (j = i; j > 1 && t[k, idx[j - 1]] > t[k, idx[j]]; j--) { x = idx[j]; idx[j] = idx[j - 1]; idx[j - 1] = x }
+                print line[k, idx[int((m + 1) / 2)]]
+            }
+        }' "$RUN_DIR/results.tsv" >"$RUN_DIR/results_plot.tsv"
     awk -F'\t' -v size="$big" -v dir="$RUN_DIR" -v sizes="${SIZES[*]}" -f "$BENCH/plotdata.awk" \
-        "$RUN_DIR/results.tsv"
+        "$RUN_DIR/results_plot.tsv"
     gnuplot -e "dir='$RUN_DIR'; out='$OUT'; size='$big'; sizes='${SIZES[*]}'" "$BENCH/plots.gp"
     log "wrote $OUT/throughput.png and $OUT/memory.png"
 }
@@ -674,7 +941,7 @@ write_plots() {
 # least half the single UPDATE's rows/s.  Writes $RUN_DIR/checks.
 run_checks() {
     local small=${SIZES[0]} big=${SIZES[-1]}
-    awk -F'\t' -v small="$small" -v big="$big" '
+    awk -F'\t' -v small="$small" -v big="$big" -v scans_only="$SCANS_ONLY" '
         # the median of the n values in v[1..n]
         function median(v, n,    i, j, x) {
             for (i = 2; i <= n; i++) for (j = i; j > 1 && v[j - 1] > v[j]; j--) { x = v[j]; v[j] = v[j - 1]; v[j - 1] = x }
@@ -694,6 +961,7 @@ run_checks() {
                 printf("%s\tengine peak flat: %s\t%d B at %d rows, %d B at %d rows (%+.1f%%)\n",
                        (d <= 0.10 && d >= -0.10) ? "pass" : "FAIL", p[2], a, small, b, big, d * 100)
             }
+            if (scans_only) { print "skip\trange and auto vs UPDATE\tSCANS_ONLY: no transitions"; exit }
             split("update range auto", st, " ")
             for (i = 1; i <= 3; i++) {
                 m = n[st[i]]
@@ -734,11 +1002,14 @@ main() {
     done
     describe_env
     for SIZE in "${SIZES[@]}"; do
-        dry_runs
-        echo "auto_dense_$SIZE	$(auto_strategy SYNCED)" >>"$RUN_DIR/env"
-        echo "auto_sparse_$SIZE	$(auto_strategy NEW)" >>"$RUN_DIR/env"
+        if [ "$SCANS_ONLY" = 0 ]; then
+            dry_runs
+            echo "auto_dense_$SIZE	$(auto_strategy SYNCED)" >>"$RUN_DIR/env"
+            echo "auto_sparse_$SIZE	$(auto_strategy NEW)" >>"$RUN_DIR/env"
+        fi
         run_scans
         run_latency
+        [ "$SCANS_ONLY" = 1 ] && continue
         run_transitions
         if [ "$QUICK" = 0 ] || [ "$SIZE" = "${SIZES[-1]}" ]; then
             run_cycles
@@ -748,7 +1019,11 @@ main() {
     run_checks
     temp_file_summary
     write_report
-    write_plots
+    if [ "$SCANS_ONLY" = 0 ]; then
+        write_plots
+    else
+        log "SCANS_ONLY: no plots"
+    fi
     log "done in $(($(date +%s) - T_START)) s"
     if [ "$QUICK" = 1 ] && grep -q '^FAIL' "$RUN_DIR/checks"; then
         echo "bench --quick FAILED:" >&2

@@ -27,6 +27,9 @@
  *	scan			as fetch_count, over SELECT bulk_status.scan(NULL::files)
  *	scan_direct		SELECT bulk_status.scan(NULL::files), no cursor
  *	copy_scan		COPY (SELECT bulk_status.scan(NULL::files)) TO STDOUT
+ *	scan_cols		as scan, the table's columns: SELECT (f).* FROM
+ *					(SELECT bulk_status.scan(NULL::files) AS f) s
+ *	copy_scan_cols	COPY (that query) TO STDOUT
  *	cursor_fetch	SELECT bulk_status.cursor_open(...); then
  *					SELECT * FROM bulk_status.cursor_fetch(...)
  *
@@ -42,6 +45,8 @@
 #define BATCH_ROWS	10000
 #define MAX_REPEAT	25
 #define CURSOR_NAME	"bench_first_row"
+/* bulk_status.scan as the table's columns */
+#define SCAN_COLS	"SELECT (f).* FROM (SELECT bulk_status.scan(NULL::files) AS f) s"
 
 /* One way of reading the table: statements run before the row source, then it. */
 typedef struct Method
@@ -72,6 +77,12 @@ static const Method methods[] = {
 	 "FETCH FORWARD 10000 FROM _psql_cursor", 0},
 	{"scan_direct", {NULL}, "SELECT bulk_status.scan(NULL::files)", 0},
 	{"copy_scan", {NULL}, "COPY (SELECT bulk_status.scan(NULL::files)) TO STDOUT", 1},
+	{"scan_cols",
+		{"BEGIN",
+		 "DECLARE _psql_cursor NO SCROLL CURSOR FOR " SCAN_COLS,
+		 NULL},
+	 "FETCH FORWARD 10000 FROM _psql_cursor", 0},
+	{"copy_scan_cols", {NULL}, "COPY (" SCAN_COLS ") TO STDOUT", 1},
 	{"cursor_fetch",
 		{"SELECT bulk_status.cursor_open('" CURSOR_NAME "', 'files')", NULL},
 	 "SELECT * FROM bulk_status.cursor_fetch('" CURSOR_NAME "', NULL::files)", 0},

@@ -1,19 +1,39 @@
 # bulk_status benchmark: results.md from the files bench.sh collects.
 #
 #   awk -F'\t' -v quick=0|1 -v elapsed=SECONDS -v batch=10000 \
-#       -v plans=FILE -v checks=FILE -f report.awk \
+#       -v plans=FILE -v checks=FILE -v xmin=FILE -v reps=R -f report.awk \
 #       env tables.tsv results.tsv latency.tsv
 #
 # env: "key<TAB>value" lines (machine, settings, command); tables.tsv: size,
 # heap, indexes, average path length, status counts; results.tsv: one run a
-# line (see measure() in bench.sh); latency.tsv: size, method, seconds to
-# the first row, seconds to the first batch.  Written for mawk (no gawk
-# extensions).  -v cycles=FILE: size, cycle, status counts afterwards.
+# line (see measure() in bench.sh; column 20 is the repetition: a scan has
+# one line per run, and the scan tables give the minimum and the median of
+# its runs); latency.tsv: size, method, seconds to the first row, seconds
+# to the first batch.  Written for mawk (no gawk extensions).
+# -v cycles=FILE: size, cycle, status counts afterwards.  -v xmin=FILE
+# (xmin_summary in xmin_watch.sh): size, scan, runs, xmin samples, samples
+# with an xmin, largest xmin age, the VACUUM probe's start and its run's
+# length (s), dead rows removed, rows remaining, dead rows not yet
+# removable, age of its removable cutoff.  -v scans_only=1: no transitions.
 
 FNR == 1 { file++ }
 
 file == 1 { env[$1] = $2; if ($1 ~ /^setting:/) settings[++nsettings] = $1; next }
 file == 2 { tbl[$1] = $0; next }
+file == 3 && $1 == "scan" {
+    # every run of a scan: the times, and the largest of the rest
+    key = $2 SUBSEP $1 SUBSEP $3 SUBSEP $4 SUBSEP $5
+    if (!(key in have)) { nrep[key] = 0; rss[key] = "-"; temp[key] = 0; engine[key] = "-"; rss0[key] = "-" }
+    have[key] = 1
+    rsecs[key, ++nrep[key]] = $7
+    rows[key] = $6
+    if ($17 ~ /^[0-9]+$/ && (rss[key] == "-" || $17 + 0 > rss[key] + 0)) rss[key] = $17
+    if ($16 ~ /^[0-9]+$/ && rss0[key] == "-") rss0[key] = $16
+    if ($13 + 0 > temp[key] + 0) temp[key] = $13
+    if ($14 ~ /^[0-9]+$/ && (engine[key] == "-" || $14 + 0 > engine[key] + 0)) engine[key] = $14
+    if (!($2 in seen)) { seen[$2] = 1; sizes[++nsizes] = $2 }
+    next
+}
 file == 3 {
     key = $2 SUBSEP $1 SUBSEP $3 SUBSEP $4 SUBSEP $5
     have[key] = 1
@@ -68,15 +88,49 @@ function approach_label(a, size, workload) {
     return "`transition` " a
 }
 
-function scan_label(a) {
+function scan_label(a,    n) {
     if (a == "copy") return "`COPY files TO STDOUT`"
     if (a == "fetch_count") return "psql `FETCH_COUNT=" batch "`, `SELECT * ... ORDER BY path`"
     if (a == "with_hold") return "`DECLARE ... CURSOR WITH HOLD`, `COMMIT`, `FETCH " batch "` loop"
     if (a == "scan") return "`SELECT bulk_status.scan(NULL::files)`, psql `FETCH_COUNT=" batch "`"
     if (a == "scan_direct") return "`SELECT bulk_status.scan(NULL::files)`, no cursor (latency only)"
+    if (a == "scan_cols") return "`SELECT (f).* FROM (SELECT bulk_status.scan(NULL::files) AS f) s`, psql `FETCH_COUNT=" batch "`"
     if (a == "copy_scan") return "`COPY (SELECT bulk_status.scan(NULL::files)) TO STDOUT`"
+    if (a == "copy_scan_cols") return "`COPY (SELECT (f).* FROM (SELECT bulk_status.scan(NULL::files) AS f) s) TO STDOUT`"
     if (a == "cursor_fetch") return "`bulk_status.cursor_fetch` loop, one transaction per " commas(batch)
+    if (a ~ /^cursor_group_[0-9]+$/) {
+        n = substr(a, 14)
+        return "`cursor_open(..., parts => " n ")`, " (n == 1 ? "one client" : n " clients at once") ", `cursor_fetch(..., part => i)` loop"
+    }
     return a
+}
+
+# The median of the n values in v[1..n] (sorts v).
+function median(v, n,    i, j, x) {
+    for (i = 2; i <= n; i++) for (j = i; j > 1 && v[j - 1] > v[j]; j--) { x = v[j]; v[j] = v[j - 1]; v[j - 1] = x }
+    return (n % 2) ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
+}
+
+# Every scan's shortest and median time (smin, smed); secs becomes the
+# median, so that rate() and ratio() are median-based for scans.
+function scan_stats(    k, i, v, m) {
+    for (k in nrep) {
+        m = nrep[k]
+        for (i = 1; i <= m; i++) v[i] = rsecs[k, i]
+        smed[k] = median(v, m)
+        smin[k] = v[1]
+        secs[k] = smed[k]
+    }
+}
+
+function nruns(n) { return n == 1 ? "1 run" : n " runs" }
+
+function rate_min(k) { return (smin[k] > 0) ? rows[k] / smin[k] : 0 }
+
+# a scan's rows/s over a baseline's, best runs and medians: "0.52× / 0.49×"
+function sratio(k, base) {
+    if (!(k in have) || !(base in have) || rate_min(base) <= 0 || rate(base) <= 0) return "—"
+    return sprintf("%.2f× / %.2f×", rate_min(k) / rate_min(base), rate(k) / rate(base))
 }
 
 function is_engine(a) { return a == "range" || a == "limit" || a == "ctid" || a == "auto" || a == "submit1" || a == "submit2" }
@@ -99,7 +153,14 @@ function settings_line(    i, s, out) {
 
 END {
     nT = split("update plpgsql range limit ctid auto submit1 submit2", T, " ")
-    nS = split("copy fetch_count with_hold scan copy_scan cursor_fetch", S, " ")
+    nS = split("copy fetch_count with_hold scan scan_cols copy_scan copy_scan_cols cursor_fetch cursor_group_1 cursor_group_2", S, " ")
+    scan_stats()
+    if (xmin != "") while ((getline line < xmin) > 0) {
+        split(line, c, "\t")
+        k = c[1] SUBSEP c[2]; xm[k] = 1
+        xruns[k] = c[3]; xsamples[k] = c[4]; xheld[k] = c[5]; xage[k] = c[6]
+        vat[k] = c[7]; vlen[k] = c[8]; vrem[k] = c[9]; vremain[k] = c[10]; vkept[k] = c[11]; vcut[k] = c[12]
+    }
     nC = split("naive three_pass generation", C, " ")
     if (cycles != "") while ((getline line < cycles) > 0) { split(line, c, "\t"); outcome[c[1]] = c[3] }
     nW = split("dense sparse", W, " ")
@@ -108,8 +169,9 @@ END {
 
     print "# bulk_status benchmark results"
     print ""
-    if (quick) print "**Quick run** (`--quick`, the guard run by test/check.sh): small tables, dense transitions without trigger only; not a benchmark of record."
-    if (quick) print ""
+    if (quick) print "**Quick run** (`--quick`, the guard run by test/check.sh): small tables, dense transitions without trigger only, one run of each scan; not a benchmark of record."
+    if (scans_only) print "**Scans only** (`SCANS_ONLY=1`): no transitions, no sync cycles."
+    if (quick || scans_only) print ""
     print "| | |"
     print "| --- | --- |"
     print "| command | `" env["command"] "` (" sprintf("%d min %02d s", elapsed / 60, elapsed % 60) " in all) |"
@@ -132,29 +194,32 @@ END {
     print "- Each run is one psql session: wall time is `clock_timestamp()` in that session around the statement(s), so it includes sending every row to the client (psql, `-At`, output counted with `wc -l`, which also checks that every scan returned every row) but not connecting. rows/s = rows changed (or read) / wall time; `×` columns divide rows/s by the baseline's rows/s in the same table."
     print "- RssAnon peak: the backend's private resident memory (`RssAnon` of `/proc/<pid>/status`, pid from `pg_backend_pid()`), sampled every 100 ms from 0.3 s before to 0.3 s after the statement; shared buffers are not in it, but JIT is: a statement whose plan costs more than `jit_above_cost` makes the backend load LLVM (about 8 MB of private pages) and allocate outside PostgreSQL's memory contexts. Engine peak: `engine_peak_bytes` of `bulk_status.last_run()` (bulk_status' own memory contexts)."
     print "- WAL: `pg_current_wal_lsn()` difference (cluster-wide: includes autovacuum and the audit table). Heap and index growth: `pg_relation_size` / `pg_indexes_size` of `files` right after the run. Temp files: `pg_stat_database.temp_bytes` difference, read after `pg_stat_force_next_flush()` and an idle point of the same session."
+    print "- Scans run on the template itself (read-only on `files`). Before the scans of a size, one warm-up for all: `pg_prewarm` reads the heap of `files` and its primary-key index into shared buffers. Then " (reps > 1 ? reps " rounds; each round runs every scan once, in the order of the table (round-robin, so that whatever drifts during the run is spread over all of them)" : "one round") "; the tables give the shortest and the median run. Every scan's session has `application_name` `bench_reader` (the xmin sampler finds it by that); `cursor_group_N` is timed in a coordinating session that opens the cursor, starts N psql clients (their connection set-up included in the time) and closes the cursor."
     print "- First row: `test/bench/first_row.c`, a libpq client in single-row mode (COPY OUT for COPY): time from sending the approach's first statement (`BEGIN`/`DECLARE`/`cursor_open`...) until libpq hands over the first row, and until it has handed over " commas(batch) " rows (when psql, which fetches whole batches, would print); median of 3 fresh connections, connection set-up not timed; on the template, after the scans (buffers warm)."
     print ""
 
     for (i = 1; i <= nsizes; i++) {
         sz = sizes[i]
-        print "## Transitions, " commas(sz) " rows"
-        print ""
-        print "| workload | trigger | approach | rows changed | wall | rows/s | × `UPDATE` | × PL/pgSQL | RssAnon peak | engine peak | WAL | heap growth | index growth | temp files |"
-        print "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
-        for (w = 1; w <= nW; w++) for (g = 1; g <= nG; g++) {
-            grp = sz SUBSEP "transition" SUBSEP W[w] SUBSEP G[g]
-            if (!((grp SUBSEP "update") in have)) continue
-            for (a = 1; a <= nT; a++) {
-                k = grp SUBSEP T[a]
-                if (!(k in have)) continue
-                printf("| %s | %s | %s | %s | %.2f s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
-                       W[w], G[g], approach_label(T[a], sz, W[w]), commas(rows[k]), secs[k], commas(rate(k)),
-                       ratio(k, grp SUBSEP "update"), ratio(k, grp SUBSEP "plpgsql"),
-                       hb(rss[k]), is_engine(T[a]) ? hb(engine[k]) : "—", hb(wal[k]),
-                       growth(heap0[k], heap1[k]), growth(idx0[k], idx1[k]), hb(temp[k]))
+        if (!scans_only) {
+            print "## Transitions, " commas(sz) " rows"
+            print ""
+            print "| workload | trigger | approach | rows changed | wall | rows/s | × `UPDATE` | × PL/pgSQL | RssAnon peak | engine peak | WAL | heap growth | index growth | temp files |"
+            print "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+            for (w = 1; w <= nW; w++) for (g = 1; g <= nG; g++) {
+                grp = sz SUBSEP "transition" SUBSEP W[w] SUBSEP G[g]
+                if (!((grp SUBSEP "update") in have)) continue
+                for (a = 1; a <= nT; a++) {
+                    k = grp SUBSEP T[a]
+                    if (!(k in have)) continue
+                    printf("| %s | %s | %s | %s | %.2f s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
+                           W[w], G[g], approach_label(T[a], sz, W[w]), commas(rows[k]), secs[k], commas(rate(k)),
+                           ratio(k, grp SUBSEP "update"), ratio(k, grp SUBSEP "plpgsql"),
+                           hb(rss[k]), is_engine(T[a]) ? hb(engine[k]) : "—", hb(wal[k]),
+                           growth(heap0[k], heap1[k]), growth(idx0[k], idx1[k]), hb(temp[k]))
+                }
             }
+            print ""
         }
-        print ""
 
         grp = sz SUBSEP "cycle" SUBSEP "sync" SUBSEP "no"
         if ((grp SUBSEP "naive") in have) {
@@ -180,24 +245,7 @@ END {
             print ""
         }
 
-        print "## Scans, " commas(sz) " rows"
-        print ""
-        print "| approach | rows | wall | rows/s | × `COPY` | × `FETCH_COUNT` | RssAnon peak | engine peak | temp files | first row | first " commas(batch) " rows |"
-        print "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
-        grp = sz SUBSEP "scan" SUBSEP "read" SUBSEP "-"
-        for (a = 1; a <= nS; a++) {
-            k = grp SUBSEP S[a]
-            if (!(k in have)) continue
-            printf("| %s | %s | %.2f s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
-                   scan_label(S[a]), commas(rows[k]), secs[k], commas(rate(k)),
-                   ratio(k, grp SUBSEP "copy"), ratio(k, grp SUBSEP "fetch_count"),
-                   hb(rss[k]), engine[k] == "-" ? "—" : hb(engine[k]), hb(temp[k]),
-                   ms(first[sz, S[a]]), ms(firstbatch[sz, S[a]]))
-            if (S[a] == "scan" && ((sz, "scan_direct") in first))
-                printf("| %s | | | | | | | | | %s | %s |\n", scan_label("scan_direct"),
-                       ms(first[sz, "scan_direct"]), ms(firstbatch[sz, "scan_direct"]))
-        }
-        print ""
+        scan_section(sz)
     }
 
     if (nsizes > 1) {
@@ -218,6 +266,7 @@ END {
                    is_engine(T[a]) ? change(engine[ks], engine[kb]) : "—")
         }
         for (a = 1; a <= nS; a++) {
+            # (the largest of a scan's runs)
             ks = small SUBSEP "scan" SUBSEP "read" SUBSEP "-" SUBSEP S[a]
             kb = big SUBSEP "scan" SUBSEP "read" SUBSEP "-" SUBSEP S[a]
             if (!(ks in have) || !(kb in have)) continue
@@ -266,12 +315,14 @@ END {
         if (n) print ""
     }
 
-    print "## Plots"
-    print ""
-    print "![rows/s per approach](throughput.png)"
-    print ""
-    print "![peak memory per approach and table size](memory.png)"
-    print ""
+    if (!scans_only) {
+        print "## Plots"
+        print ""
+        print "![rows/s per approach](throughput.png)"
+        print ""
+        print "![peak memory per approach and table size](memory.png)"
+        print ""
+    }
 
     if (plans != "") {
         print "## First batch of each strategy, " commas(big) " rows (`dry_run => true`)"
@@ -280,6 +331,70 @@ END {
         while ((getline line < plans) > 0) print line
         print "```"
     }
+}
+
+# The scans of size sz: times (shortest and median of the runs), memory,
+# first row; then what their snapshots did to vacuum.
+function scan_section(sz,    grp, a, k, wu, cell, n, x, r1, kk) {
+    grp = sz SUBSEP "scan" SUBSEP "read" SUBSEP "-"
+    n = 0
+    for (a = 1; a <= nS; a++) if ((grp SUBSEP S[a]) in have) n++
+    if (n == 0) return
+    print "## Scans, " commas(sz) " rows"
+    print ""
+    x = "Every scan read every row (checked) " (reps > 1 ? reps " times, round-robin over the scans (each round runs every scan once, in the order below)" : "once")
+    if (("warmup_" sz) in env) {
+        split(env["warmup_" sz], wu, " ")
+        x = x ", after one warm-up for all: `pg_prewarm` read the heap (" commas(wu[1]) " blocks) and the primary-key index (" commas(wu[2]) " blocks) into shared buffers (" commas(wu[4]) " blocks) in " sprintf("%.1f", wu[3]) " s"
+    }
+    print x ". Wall: shortest / median run; rows/s: best / median; × columns: best run over best run / median over median. Memory and temp files: the largest of the runs."
+    if (("scans_skipped_" sz) in env)
+        print "\nNot run: " env["scans_skipped_" sz] " (this bulk_status has no `cursor_fetch(name, rowtype, max_rows, part)`)."
+    print ""
+    print "| approach | rows | runs | wall, min | wall, median | rows/s, best | rows/s, median | × `FETCH_COUNT` | × `COPY` | RssAnon peak | engine peak | temp files | first row | first " commas(batch) " rows |"
+    print "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+    for (a = 1; a <= nS; a++) {
+        k = grp SUBSEP S[a]
+        if (!(k in have)) continue
+        printf("| %s | %s | %d | %.2f s | %.2f s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
+               scan_label(S[a]), commas(rows[k]), nrep[k], smin[k], smed[k], commas(rate_min(k)), commas(rate(k)),
+               sratio(k, grp SUBSEP "fetch_count"), sratio(k, grp SUBSEP "copy"),
+               hb(rss[k]), engine[k] == "-" ? "—" : hb(engine[k]), hb(temp[k]),
+               ms(first[sz, S[a]]), ms(firstbatch[sz, S[a]]))
+        if (S[a] == "scan" && ((sz, "scan_direct") in first))
+            printf("| %s | | | | | | | | | | | | %s | %s |\n", scan_label("scan_direct"),
+                   ms(first[sz, "scan_direct"]), ms(firstbatch[sz, "scan_direct"]))
+    }
+    print ""
+    k = grp SUBSEP "cursor_fetch"
+    for (a = 1; a <= 2; a++) {
+        kk = grp SUBSEP "cursor_group_" a
+        if (!(kk in have) || !(k in have)) continue
+        printf("- `cursor_group_%d` (%s) vs the `cursor_fetch` loop: %s (best / median)\n", a,
+               a == 1 ? "one part, one client" : a " parts, " a " clients at once", sratio(kk, k))
+        r1 = 1
+    }
+    if (r1) print ""
+
+    n = 0
+    for (a = 1; a <= nS; a++) if ((sz SUBSEP S[a]) in xm) n++
+    if (n == 0) return
+    print "**Snapshots and VACUUM, " commas(sz) " rows.** While the scans ran, one session updated the single row of a side table `bench_side` every 20 ms (a transaction each, so transaction ids advanced by about 50 a second, plus what the scans themselves write), and another read `age(backend_xmin)` of the reading backend every 100 ms (for `cursor_group_N`, of its clients, the largest). In the last run of each scan, `VACUUM bench_side` when the scan started, then `VACUUM (VERBOSE) bench_side` at the time shown: the rows that died in between are either removed or, when the scan's snapshot is the oldest in the database, \"dead but not yet removable\". A scan that holds its snapshot for its whole run keeps them all, and its xmin's age grows with the run; one that takes a fresh snapshot per statement keeps at most what died during one batch."
+    print ""
+    print "| approach | xmin samples (all runs) | samples with an xmin | largest xmin age (xids) | `VACUUM (VERBOSE)` at | dead rows removed | dead rows not yet removable |"
+    print "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"
+    for (a = 1; a <= nS; a++) {
+        k = sz SUBSEP S[a]
+        if (!(k in xm)) continue
+        if (vat[k] == "-") cell = "—"
+        else if (vat[k] + 0 > vlen[k] + 0) cell = sprintf("%.2f s, after the run's end (%.2f s)", vat[k], vlen[k])
+        else cell = sprintf("%.2f s of %.2f s", vat[k], vlen[k])
+        printf("| %s | %d | %s | %s | %s | %s | %s |\n", scan_label(S[a]), xsamples[k],
+               xsamples[k] > 0 ? sprintf("%d (%.0f%%)", xheld[k], 100 * xheld[k] / xsamples[k]) : "—",
+               xsamples[k] > 0 ? commas(xage[k]) : "—", cell,
+               vrem[k] == "-" ? "—" : commas(vrem[k]), vkept[k] == "-" ? "—" : commas(vkept[k]))
+    }
+    print ""
 }
 
 # relative change from a to b: "+3.1%"
@@ -291,13 +406,21 @@ function change(a, b) {
 function yesno(ok) { return ok ? "met" : "**not met**" }
 
 # The targets (README, "Performance") against this run's largest size.
-function targets(    d, u, p, k, r, worst, maxrss, s, f, c, fc, ks, kb, x, hu, ha, wflat, a, w, g) {
+function targets(    d, g) {
     d = big SUBSEP "transition" SUBSEP "dense" SUBSEP "no"
-    if (!((d SUBSEP "update") in have)) return
+    g = big SUBSEP "scan" SUBSEP "read" SUBSEP "-"
+    if (!((d SUBSEP "update") in have) && !((g SUBSEP "fetch_count") in have)) return
     print "## Targets, " commas(big) " rows"
     print ""
     print "| target | measured | |"
     print "| --- | --- | --- |"
+    if ((d SUBSEP "update") in have) transition_targets(d)
+    scan_targets(g)
+    print ""
+}
+
+# The transitions' targets; d: the dense, no-trigger group of the largest size.
+function transition_targets(d,    u, p, k, r, worst, maxrss, c, ks, kb, x, hu, ha, wflat, a, w, g, b, i, nx) {
     u = rate(d SUBSEP "update"); p = rate(d SUBSEP "plpgsql")
     split("range auto", x, " ")
     for (i = 1; i <= 2; i++) {
@@ -356,19 +479,41 @@ function targets(    d, u, p, k, r, worst, maxrss, s, f, c, fc, ks, kb, x, hu, h
                x[i], growth(heap0[k], heap1[k]), growth(heap0[d SUBSEP "update"], heap1[d SUBSEP "update"]),
                yesno(ha < hu / 2))
     }
-    s = big SUBSEP "scan" SUBSEP "read" SUBSEP "-" SUBSEP "scan"
-    f = big SUBSEP "scan" SUBSEP "read" SUBSEP "-" SUBSEP "fetch_count"
-    c = big SUBSEP "scan" SUBSEP "read" SUBSEP "-" SUBSEP "copy"
+}
+
+# The scans' targets (medians; best runs in parentheses); g: the scan group
+# of the largest size.
+function scan_targets(g,    f, c, s, x, n, i, k, line, best) {
+    f = g SUBSEP "fetch_count"; c = g SUBSEP "copy"
+    if (f in have) {
+        n = split("scan scan_cols cursor_fetch cursor_group_1 cursor_group_2", x, " "); line = ""; best = 0
+        for (i = 1; i <= n; i++) {
+            k = g SUBSEP x[i]
+            if (!(k in have)) continue
+            line = line (line == "" ? "" : "; ") sprintf("`%s` %.2f× (%.2f×)", x[i], rate(k) / rate(f), rate_min(k) / rate_min(f))
+            if (rate(k) / rate(f) > best) best = rate(k) / rate(f)
+        }
+        if (line != "")
+            printf("| reading every row to a client in key order through bulk_status ≥ 1.0× a psql `FETCH_COUNT=%d` cursor over `SELECT * FROM files ORDER BY path` (median of %s; best runs in parentheses) | %s | %s |\n",
+                   batch, nruns(reps), line, yesno(best >= 1.0))
+    }
+    if (c in have) {
+        n = split("copy_scan_cols copy_scan", x, " "); line = ""; best = 0
+        for (i = 1; i <= n; i++) {
+            k = g SUBSEP x[i]
+            if (!(k in have)) continue
+            line = line (line == "" ? "" : "; ") sprintf("`%s` %.2f× (%.2f×)", x[i], rate(k) / rate(c), rate_min(k) / rate_min(c))
+            if (rate(k) / rate(c) > best) best = rate(k) / rate(c)
+        }
+        if (line != "")
+            printf("| an export through `COPY (SELECT ... bulk_status.scan ...) TO STDOUT` ≥ 0.7× `COPY files TO STDOUT` (median of %s; best runs in parentheses) | %s | %s |\n",
+                   nruns(reps), line, yesno(best >= 0.7))
+    }
+    s = g SUBSEP "scan"
     if (s in have) {
-        if (f in have)
-            printf("| scan ≥ 1.0× a `FETCH_COUNT` cursor | %.2f× | %s |\n", rate(s) / rate(f), yesno(rate(s) / rate(f) >= 1.0))
-        if (c in have)
-            printf("| scan ≥ 0.7× `COPY` | %.2f× (through psql `FETCH_COUNT`); `COPY (SELECT scan) TO STDOUT`: %s | %s |\n",
-                   rate(s) / rate(c), ratio(big SUBSEP "scan" SUBSEP "read" SUBSEP "-" SUBSEP "copy_scan", c), yesno(rate(s) / rate(c) >= 0.7))
         printf("| scan: zero temp files | %s | %s |\n", hb(temp[s]), yesno(temp[s] == 0))
         if ((big, "scan") in first)
             printf("| scan: first row in < 50 ms | %s through a psql-style cursor, %s direct | %s |\n",
                    ms(first[big, "scan"]), ms(first[big, "scan_direct"]), yesno(first[big, "scan"] < 0.05))
     }
-    print ""
 }
