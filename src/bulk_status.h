@@ -103,6 +103,10 @@ extern void bulk_require_arg(bool isnull, const char *argname);
 extern uint64 bulk_state_execute(const char *table, const char *sql, int nargs,
 								 Oid *argtypes, Datum *values, const char *nulls,
 								 int expected);
+extern uint64 bulk_state_execute_kept(const char *table, SPIPlanPtr *kept,
+									  const char *sql, int nargs, Oid *argtypes,
+									  Datum *values, const char *nulls,
+									  int expected);
 extern bool bulk_state_has_column(const char *table, const char *column);
 extern void bulk_append_status_literal(StringInfo buf, const char *alias,
 									   const char *column, const char *op,

@@ -73,9 +73,12 @@ typedef struct CursorSql
 	const char *owner;			/* "name"'s owner and parts ($1) */
 	const char *state;			/* lock and read part $2 of "name" ($1) */
 	const char *advance;		/* move part $4 of "name" ($1) to $2, + $3 rows */
+	SPIPlanPtr	owner_plan;		/* their plans, prepared once a session */
+	SPIPlanPtr	state_plan;
+	SPIPlanPtr	advance_plan;
 } CursorSql;
 
-static const CursorSql cursor_sql[2] = {
+static CursorSql cursor_sql[2] = {
 	{							/* before 0.4.0 */
 		false,
 		"SELECT owner, 1 FROM bulk_status.cursor_state WHERE name = $1",
@@ -83,7 +86,8 @@ static const CursorSql cursor_sql[2] = {
 		" search_path, 1, NULL::pg_catalog.text[]"
 		" FROM bulk_status.cursor_state WHERE name = $1 AND $2 = 1 FOR UPDATE",
 		"UPDATE bulk_status.cursor_state SET position = $2, rows_fetched = rows_fetched + $3,"
-		" last_fetch = pg_catalog.now() WHERE name = $1 AND $4 = 1"
+		" last_fetch = pg_catalog.now() WHERE name = $1 AND $4 = 1",
+		NULL, NULL, NULL
 	},
 	{
 		true,
@@ -92,12 +96,13 @@ static const CursorSql cursor_sql[2] = {
 		" search_path, parts, upper_bound"
 		" FROM bulk_status.cursor_state WHERE name = $1 AND part = $2 FOR UPDATE",
 		"UPDATE bulk_status.cursor_state SET position = $2, rows_fetched = rows_fetched + $3,"
-		" last_fetch = pg_catalog.now() WHERE name = $1 AND part = $4"
+		" last_fetch = pg_catalog.now() WHERE name = $1 AND part = $4",
+		NULL, NULL, NULL
 	}
 };
 
 /* The statements that fit the extension's SQL objects. */
-static const CursorSql *
+static CursorSql *
 cursor_statements(void)
 {
 	return &cursor_sql[bulk_state_has_column("cursor_state", "parts") ? 1 : 0];
@@ -127,10 +132,11 @@ check_cursor_owner(const char *name)
 	Datum		values[1];
 	bool		isnull;
 	int			parts;
+	CursorSql  *cq = cursor_statements();
 
 	values[0] = CStringGetTextDatum(name);
-	if (bulk_state_execute("cursor_state", cursor_statements()->owner,
-						   1, argtypes, values, NULL, SPI_OK_SELECT) == 0)
+	if (bulk_state_execute_kept("cursor_state", &cq->owner_plan, cq->owner,
+								1, argtypes, values, NULL, SPI_OK_SELECT) == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_CURSOR),
 				 errmsg("cursor \"%s\" does not exist", name)));
@@ -185,6 +191,7 @@ lock_cursor(const char *name, int part)
 	TupleDesc	desc;
 	bool		isnull;
 	Datum		d;
+	CursorSql  *cq = cursor_statements();
 
 	values[0] = CStringGetTextDatum(name);
 	values[1] = Int32GetDatum(Max(part, 1));
@@ -192,8 +199,8 @@ lock_cursor(const char *name, int part)
 		(void) bulk_state_execute("cursor_state", "SELECT FROM bulk_status.cursor_state"
 								  " WHERE name = $1 FOR UPDATE",
 								  1, argtypes, values, NULL, SPI_OK_SELECT);
-	if (bulk_state_execute("cursor_state", cursor_statements()->state, 2, argtypes,
-						   values, NULL, SPI_OK_SELECT) == 0)
+	if (bulk_state_execute_kept("cursor_state", &cq->state_plan, cq->state, 2,
+								argtypes, values, NULL, SPI_OK_SELECT) == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_CURSOR),
 				 errmsg("cursor \"%s\" does not exist", name)));
@@ -616,8 +623,9 @@ bulk_status_cursor_fetch(PG_FUNCTION_ARGS)
 	leave_owner_context(&oc);
 	values[2] = Int64GetDatum((int64) n);
 	values[3] = Int32GetDatum(part);
-	bulk_state_execute("cursor_state", cursor_statements()->advance,
-					   4, argtypes, values, nulls, SPI_OK_UPDATE);
+	bulk_state_execute_kept("cursor_state", &cursor_statements()->advance_plan,
+							cursor_statements()->advance, 4, argtypes, values, nulls,
+							SPI_OK_UPDATE);
 
 	stats.rows = n;
 	stats.batches = 1;

@@ -496,6 +496,20 @@ bulk_state_execute(const char *table, const char *sql, int nargs,
 				   Oid *argtypes, Datum *values, const char *nulls,
 				   int expected)
 {
+	return bulk_state_execute_kept(table, NULL, sql, nargs, argtypes, values,
+								   nulls, expected);
+}
+
+/*
+ * The same, for a statement run often (a cursor's, at every fetch): with
+ * kept, the plan is prepared once into *kept and kept for the session
+ * (PostgreSQL's plan cache replans it if the state table changes).
+ */
+uint64
+bulk_state_execute_kept(const char *table, SPIPlanPtr *kept, const char *sql,
+						int nargs, Oid *argtypes, Datum *values,
+						const char *nulls, int expected)
+{
 	Oid			save_userid;
 	int			save_sec;
 	int			rc;
@@ -509,7 +523,21 @@ bulk_state_execute(const char *table, const char *sql, int nargs,
 	level = NewGUCNestLevel();
 	(void) set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET,
 							 PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
-	rc = SPI_execute_with_args(sql, nargs, argtypes, values, nulls, false, 0);
+	if (kept == NULL)
+		rc = SPI_execute_with_args(sql, nargs, argtypes, values, nulls, false, 0);
+	else
+	{
+		if (*kept == NULL)
+		{
+			SPIPlanPtr	plan = SPI_prepare(sql, nargs, argtypes);
+
+			if (plan == NULL || SPI_keepplan(plan) != 0)
+				elog(ERROR, "could not prepare a statement on bulk_status.%s: %s",
+					 table, SPI_result_code_string(SPI_result));
+			*kept = plan;
+		}
+		rc = SPI_execute_plan(*kept, values, nulls, false, 0);
+	}
 	MemoryContextSwitchTo(cxt);
 	AtEOXact_GUC(false, level);
 	SetUserIdAndSecContext(save_userid, save_sec);
@@ -701,6 +729,9 @@ bulk_key_boundaries(Relation rel, BulkKey *key, bool only, const char *where, in
 	int			k;
 
 	level = bulk_key_text_settings();
+	/* room to sort the sample in memory (its keys, ~100,000 of them) */
+	(void) set_config_option("work_mem", "65536", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
 	for (;;)
 	{
 		StringInfoData sql;

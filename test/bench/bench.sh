@@ -78,7 +78,7 @@ T_START=$(date +%s)
 # The transition approaches, and the scans, in the order they run and print
 # (run_scans says what each scan is).
 TRANSITIONS=(update plpgsql range limit ctid auto submit1 submit2)
-SCANS=(copy fetch_count with_hold scan scan_cols copy_scan_cols cursor_fetch cursor_group_1 cursor_group_2)
+SCANS=(copy copy_ordered fetch_count with_hold scan scan_cols copy_scan_cols cursor_fetch copy_cursor_fetch cursor_group_1 cursor_group_2)
 # Scans timed to the first row (first_row.c methods).
 LATENCIES=(copy fetch_count with_hold scan scan_direct scan_cols copy_scan_cols cursor_fetch)
 # copy_scan (COPY (SELECT bulk_status.scan(...)) TO STDOUT, one record a
@@ -435,16 +435,20 @@ SQL
 # write load and the xmin sampler running throughout (xmin_watch.sh), and a
 # VACUUM probe in the last round.  Every run must return exactly $SIZE rows.
 #   copy            COPY files TO STDOUT
+#   copy_ordered    COPY (SELECT * FROM files ORDER BY path) TO STDOUT: what
+#                   PostgreSQL itself exports in key order
 #   fetch_count     psql FETCH_COUNT over SELECT * FROM files ORDER BY path
 #   with_hold       DECLARE ... CURSOR WITH HOLD, COMMIT, FETCH loop
 #   scan            psql FETCH_COUNT over SELECT bulk_status.scan(NULL::files)
-#   scan_cols       the same, as the table's columns: SELECT (f).* FROM
-#                   (SELECT bulk_status.scan(NULL::files) AS f) s
+#   scan_cols       the same, as the table's columns:
+#                   SELECT (bulk_status.scan(NULL::files)).*
 #   copy_scan_cols  COPY (that query) TO STDOUT
 #   copy_scan       COPY (SELECT bulk_status.scan(NULL::files)) TO STDOUT
 #                   (only when BENCH_SCANS names it)
 #   cursor_fetch    cursor_open, then one autocommit cursor_fetch statement
 #                   a batch, then cursor_close
+#   copy_cursor_fetch  the same, each batch exported with COPY (SELECT *
+#                   FROM bulk_status.cursor_fetch(...)) TO STDOUT
 #   cursor_group_N  cursor_open(..., parts => N), then N psql clients at
 #                   once, client i fetching with part => i (autocommit);
 #                   needs cursor_fetch(name, rowtype, max_rows, part), else
@@ -538,6 +542,8 @@ run_scan() {
     case $k in
         copy)
             body="COPY files TO STDOUT;" ;;
+        copy_ordered)
+            body="COPY (SELECT * FROM files ORDER BY path) TO STDOUT;" ;;
         fetch_count)
             body="\\set FETCH_COUNT $BATCH
 SELECT * FROM files ORDER BY path;
@@ -554,15 +560,19 @@ SELECT bulk_status.scan(NULL::files);
 \\unset FETCH_COUNT" ;;
         scan_cols)
             body="\\set FETCH_COUNT $BATCH
-SELECT (f).* FROM (SELECT bulk_status.scan(NULL::files) AS f) s;
+SELECT (bulk_status.scan(NULL::files)).*;
 \\unset FETCH_COUNT" ;;
         copy_scan)
             body="COPY (SELECT bulk_status.scan(NULL::files)) TO STDOUT;" ;;
         copy_scan_cols)
-            body="COPY (SELECT (f).* FROM (SELECT bulk_status.scan(NULL::files) AS f) s) TO STDOUT;" ;;
+            body="COPY (SELECT (bulk_status.scan(NULL::files)).*) TO STDOUT;" ;;
         cursor_fetch)
             body="SELECT bulk_status.cursor_open('bench', 'files') \\gset
 $(for ((i = 0; i < fetches; i++)); do echo "SELECT * FROM bulk_status.cursor_fetch('bench', NULL::files);"; done)
+SELECT bulk_status.cursor_close('bench') \\gset" ;;
+        copy_cursor_fetch)
+            body="SELECT bulk_status.cursor_open('bench', 'files') \\gset
+$(for ((i = 0; i < fetches; i++)); do echo "COPY (SELECT * FROM bulk_status.cursor_fetch('bench', NULL::files)) TO STDOUT;"; done)
 SELECT bulk_status.cursor_close('bench') \\gset" ;;
         cursor_group_*)
             group_body "$db" "${k#cursor_group_}"

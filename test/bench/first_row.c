@@ -27,8 +27,8 @@
  *	scan			as fetch_count, over SELECT bulk_status.scan(NULL::files)
  *	scan_direct		SELECT bulk_status.scan(NULL::files), no cursor
  *	copy_scan		COPY (SELECT bulk_status.scan(NULL::files)) TO STDOUT
- *	scan_cols		as scan, the table's columns: SELECT (f).* FROM
- *					(SELECT bulk_status.scan(NULL::files) AS f) s
+ *	scan_cols		as scan, the table's columns:
+ *					SELECT (bulk_status.scan(NULL::files)).*
  *	copy_scan_cols	COPY (that query) TO STDOUT
  *	cursor_fetch	SELECT bulk_status.cursor_open(...); then
  *					SELECT * FROM bulk_status.cursor_fetch(...)
@@ -46,7 +46,7 @@
 #define MAX_REPEAT	25
 #define CURSOR_NAME	"bench_first_row"
 /* bulk_status.scan as the table's columns */
-#define SCAN_COLS	"SELECT (f).* FROM (SELECT bulk_status.scan(NULL::files) AS f) s"
+#define SCAN_COLS	"SELECT (bulk_status.scan(NULL::files)).*"
 
 /* One way of reading the table: statements run before the row source, then it. */
 typedef struct Method
