@@ -326,6 +326,18 @@ split_keys(Relation rel, BulkKeysetQuery *q, int n)
 	return bounds;
 }
 
+/* Insert a row of cursor "name" with sql; a name in use is an error. */
+static void
+insert_cursor_row(const char *name, const char *sql, int nargs, Oid *argtypes,
+				  Datum *values, const char *nulls)
+{
+	if (bulk_state_execute("cursor_state", sql, nargs, argtypes, values, nulls,
+						   SPI_OK_INSERT) == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_DUPLICATE_CURSOR),
+				 errmsg("cursor \"%s\" already exists", name)));
+}
+
 PG_FUNCTION_INFO_V1(bulk_status_cursor_open);
 
 /* bulk_status.cursor_open(name, rel, filter, batch_size) */
@@ -388,13 +400,10 @@ bulk_status_cursor_open(PG_FUNCTION_ARGS)
 	if (!cursor_statements()->parts_columns)
 	{
 		/* SQL objects before 0.4.0: one part, no part columns */
-		if (bulk_state_execute("cursor_state", "INSERT INTO bulk_status.cursor_state"
-							   " (name, owner, relid, filter, batch_size, key_columns, search_path)"
-							   " VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (name) DO NOTHING",
-							   7, argtypes, values, nulls, SPI_OK_INSERT) == 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_DUPLICATE_CURSOR),
-					 errmsg("cursor \"%s\" already exists", name)));
+		insert_cursor_row(name, "INSERT INTO bulk_status.cursor_state"
+						  " (name, owner, relid, filter, batch_size, key_columns, search_path)"
+						  " VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (name) DO NOTHING",
+						  7, argtypes, values, nulls);
 		parts = 0;
 	}
 	for (part = 1; part <= parts; part++)
@@ -406,15 +415,12 @@ bulk_status_cursor_open(PG_FUNCTION_ARGS)
 		nulls[9] = lower ? ' ' : 'n';
 		values[10] = upper ? bulk_text_array(upper, q.key->nkeys) : (Datum) 0;
 		nulls[10] = upper ? ' ' : 'n';
-		if (bulk_state_execute("cursor_state", "INSERT INTO bulk_status.cursor_state"
-							   " (name, owner, relid, filter, batch_size, key_columns, search_path,"
-							   "  part, parts, lower_bound, position, upper_bound)"
-							   " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11)"
-							   " ON CONFLICT (name, part) DO NOTHING",
-							   11, argtypes, values, nulls, SPI_OK_INSERT) == 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_DUPLICATE_CURSOR),
-					 errmsg("cursor \"%s\" already exists", name)));
+		insert_cursor_row(name, "INSERT INTO bulk_status.cursor_state"
+						  " (name, owner, relid, filter, batch_size, key_columns, search_path,"
+						  "  part, parts, lower_bound, position, upper_bound)"
+						  " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11)"
+						  " ON CONFLICT (name, part) DO NOTHING",
+						  11, argtypes, values, nulls);
 		lower = upper;
 	}
 	SPI_finish();

@@ -483,35 +483,33 @@ function transition_targets(d,    u, p, k, r, worst, maxrss, c, ks, kb, x, hu, h
     }
 }
 
+# The ratios of the scans named in list to scan base, in group g, as
+# "`name` median× (best×)" into RATIO_LINE, and the best median ratio of
+# those other than the one named in other (shown for comparison) into
+# RATIO_BEST; returns whether any of them ran.
+function scan_ratios(g, list, base, other,    x, n, i, k) {
+    RATIO_LINE = ""; RATIO_BEST = 0
+    n = split(list, x, " ")
+    for (i = 1; i <= n; i++) {
+        k = g SUBSEP x[i]
+        if (!(k in have)) continue
+        RATIO_LINE = RATIO_LINE (RATIO_LINE == "" ? "" : "; ") sprintf("`%s` %.2f× (%.2f×)", x[i], rate(k) / rate(base), rate_min(k) / rate_min(base))
+        if (x[i] != other && rate(k) / rate(base) > RATIO_BEST) RATIO_BEST = rate(k) / rate(base)
+    }
+    return RATIO_LINE != ""
+}
+
 # The scans' targets (medians; best runs in parentheses); g: the scan group
 # of the largest size.
-function scan_targets(g,    f, c, s, x, n, i, k, line, best) {
+function scan_targets(g,    f, c, s) {
     f = g SUBSEP "fetch_count"; c = g SUBSEP "copy"
-    if (f in have) {
-        n = split("scan scan_cols cursor_fetch cursor_group_1 cursor_group_2", x, " "); line = ""; best = 0
-        for (i = 1; i <= n; i++) {
-            k = g SUBSEP x[i]
-            if (!(k in have)) continue
-            line = line (line == "" ? "" : "; ") sprintf("`%s` %.2f× (%.2f×)", x[i], rate(k) / rate(f), rate_min(k) / rate_min(f))
-            # (several parts read at once are not one walk in key order)
-            if (x[i] != "cursor_group_2" && rate(k) / rate(f) > best) best = rate(k) / rate(f)
-        }
-        if (line != "")
-            printf("| reading every row to a client in key order through bulk_status ≥ 1.0× a psql `FETCH_COUNT=%d` cursor over `SELECT * FROM files ORDER BY path` (median of %s; best runs in parentheses; `cursor_group_2`, two clients in parallel and so not one walk in key order, for comparison) | %s | %s |\n",
-                   batch, nruns(reps), line, yesno(best >= 1.0))
-    }
-    if (c in have) {
-        n = split("copy_scan_cols copy_scan copy_cursor_fetch copy_ordered", x, " "); line = ""; best = 0
-        for (i = 1; i <= n; i++) {
-            k = g SUBSEP x[i]
-            if (!(k in have)) continue
-            line = line (line == "" ? "" : "; ") sprintf("`%s` %.2f× (%.2f×)", x[i], rate(k) / rate(c), rate_min(k) / rate_min(c))
-            if (x[i] != "copy_ordered" && rate(k) / rate(c) > best) best = rate(k) / rate(c)
-        }
-        if (line != "")
-            printf("| an export in key order through `COPY (SELECT ... bulk_status ...) TO STDOUT` ≥ 0.7× `COPY files TO STDOUT` (median of %s; best runs in parentheses; `copy_ordered`, PostgreSQL's own export in key order, for comparison) | %s | %s |\n",
-                   nruns(reps), line, yesno(best >= 0.7))
-    }
+    # (several parts read at once are not one walk in key order)
+    if ((f in have) && scan_ratios(g, "scan scan_cols cursor_fetch cursor_group_1 cursor_group_2", f, "cursor_group_2"))
+        printf("| reading every row to a client in key order through bulk_status ≥ 1.0× a psql `FETCH_COUNT=%d` cursor over `SELECT * FROM files ORDER BY path` (median of %s; best runs in parentheses; `cursor_group_2`, two clients in parallel and so not one walk in key order, for comparison) | %s | %s |\n",
+               batch, nruns(reps), RATIO_LINE, yesno(RATIO_BEST >= 1.0))
+    if ((c in have) && scan_ratios(g, "copy_scan_cols copy_scan copy_cursor_fetch copy_ordered", c, "copy_ordered"))
+        printf("| an export in key order through `COPY (SELECT ... bulk_status ...) TO STDOUT` ≥ 0.7× `COPY files TO STDOUT` (median of %s; best runs in parentheses; `copy_ordered`, PostgreSQL's own export in key order, for comparison) | %s | %s |\n",
+               nruns(reps), RATIO_LINE, yesno(RATIO_BEST >= 0.7))
     s = g SUBSEP "scan"
     if (s in have) {
         printf("| scan: zero temp files | %s | %s |\n", hb(temp[s]), yesno(temp[s] == 0))
