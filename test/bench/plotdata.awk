@@ -31,8 +31,8 @@ function row(f, label, n,    i, line, any) {
 END {
     nT = split("update plpgsql range limit ctid auto submit1 submit2", T, " ")
     split("UPDATE|PL/pgSQL|range|limit|ctid|auto|submit\\n1 worker|submit\\n2 workers", TL, "|")
-    nS = split("copy fetch_count with_hold scan copy_scan cursor_fetch", S, " ")
-    split("COPY|FETCH_COUNT|WITH HOLD|scan|COPY\\n(scan)|cursor_fetch", SL, "|")
+    nS = split("copy copy_ordered fetch_count with_hold scan scan_cols copy_scan copy_scan_cols cursor_fetch copy_cursor_fetch cursor_group_2", S, " ")
+    split("COPY|COPY\\nORDER BY|FETCH_COUNT|WITH HOLD|scan|scan\\ncolumns|COPY\\n(scan)|COPY\\n(scan cols)|cursor_fetch|COPY\\n(cursor_fetch)|2 parts,\\n2 clients", SL, "|")
     nz = split(sizes, Z, " ")
     split("dense no dense yes sparse no sparse yes", g, " ")
 
