@@ -153,7 +153,8 @@ typedef struct BulkKeysetBatch
 {
 	Tuplestorestate *store;		/* rows go here, in the row type, or */
 	MemoryContext row_cxt;		/* as composite datums allocated here */
-	Datum	   *rows;			/* into this array (grown in row_cxt) */
+	Datum	   *rows;			/* into this array, allocated by the caller
+								 * for capacity rows (and grown in place) */
 	uint64		capacity;
 	uint64		nrows;			/* rows in this batch */
 } BulkKeysetBatch;

@@ -123,16 +123,16 @@ typedef struct CursorState
 
 /*
  * Insist that cursor "name" exists and that the caller may use it, before
- * taking any lock on it; return its number of parts.
+ * taking any lock on it; return its number of parts.  cq: the statements
+ * (cursor_statements()).
  */
 static int
-check_cursor_owner(const char *name)
+check_cursor_owner(CursorSql *cq, const char *name)
 {
 	Oid			argtypes[1] = {TEXTOID};
 	Datum		values[1];
 	bool		isnull;
 	int			parts;
-	CursorSql  *cq = cursor_statements();
 
 	values[0] = CStringGetTextDatum(name);
 	if (bulk_state_execute_kept("cursor_state", &cq->owner_plan, cq->owner,
@@ -182,7 +182,7 @@ cursor_part(const char *name, int parts, bool given, int part)
  * use it.
  */
 static CursorState *
-lock_cursor(const char *name, int part)
+lock_cursor(CursorSql *cq, const char *name, int part)
 {
 	Oid			argtypes[2] = {TEXTOID, INT4OID};
 	Datum		values[2];
@@ -191,7 +191,6 @@ lock_cursor(const char *name, int part)
 	TupleDesc	desc;
 	bool		isnull;
 	Datum		d;
-	CursorSql  *cq = cursor_statements();
 
 	values[0] = CStringGetTextDatum(name);
 	values[1] = Int32GetDatum(Max(part, 1));
@@ -524,9 +523,12 @@ bulk_status_cursor_fetch(PG_FUNCTION_ARGS)
 	char	   *sql;
 	uint64		n;
 	BulkKeysetBatch batch = {0};
+	CursorSql  *cq;
+	ArrayType  *bounds[2];
 	Datum	   *params;
 	Oid		   *types;
 	int			nparams = 0;
+	int			b;
 	int			part;
 	Oid			argtypes[4] = {TEXTOID, TEXTARRAYOID, INT8OID, INT4OID};
 	Datum		values[4];
@@ -555,11 +557,12 @@ bulk_status_cursor_fetch(PG_FUNCTION_ARGS)
 	begin_fetch_rows(fcinfo);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
+	cq = cursor_statements();
 
-	part = cursor_part(name, check_cursor_owner(name),
+	part = cursor_part(name, check_cursor_owner(cq, name),
 					   PG_NARGS() > 3 && !PG_ARGISNULL(3),
 					   PG_NARGS() > 3 && !PG_ARGISNULL(3) ? PG_GETARG_INT32(3) : 0);
-	cs = lock_cursor(name, part);
+	cs = lock_cursor(cq, name, part);
 	max_rows = PG_ARGISNULL(2) ? cs->batch_size : PG_GETARG_INT32(2);
 
 	if (!SearchSysCacheExists1(RELOID, ObjectIdGetDatum(cs->relid)))
@@ -588,18 +591,16 @@ bulk_status_cursor_fetch(PG_FUNCTION_ARGS)
 						RelationGetRelationName(rel), name),
 				 errhint("Close the cursor and open it again.")));
 
-	/* Parameters: the position, then the part's last key. */
+	/* Parameters: the position, then the part's last key, those there are. */
+	bounds[0] = cs->position;
+	bounds[1] = cs->upper_bound;
 	params = palloc(sizeof(Datum) * 2 * q.key->nkeys);
 	types = palloc(sizeof(Oid) * 2 * q.key->nkeys);
-	if (cs->position)
+	for (b = 0; b < 2; b++)
 	{
-		memcpy(params, position_values(q.key, cs->position), sizeof(Datum) * q.key->nkeys);
-		memcpy(types, q.key->types, sizeof(Oid) * q.key->nkeys);
-		nparams += q.key->nkeys;
-	}
-	if (cs->upper_bound)
-	{
-		memcpy(params + nparams, position_values(q.key, cs->upper_bound),
+		if (bounds[b] == NULL)
+			continue;
+		memcpy(params + nparams, position_values(q.key, bounds[b]),
 			   sizeof(Datum) * q.key->nkeys);
 		memcpy(types + nparams, q.key->types, sizeof(Oid) * q.key->nkeys);
 		nparams += q.key->nkeys;
@@ -629,9 +630,8 @@ bulk_status_cursor_fetch(PG_FUNCTION_ARGS)
 	leave_owner_context(&oc);
 	values[2] = Int64GetDatum((int64) n);
 	values[3] = Int32GetDatum(part);
-	bulk_state_execute_kept("cursor_state", &cursor_statements()->advance_plan,
-							cursor_statements()->advance, 4, argtypes, values, nulls,
-							SPI_OK_UPDATE);
+	bulk_state_execute_kept("cursor_state", &cq->advance_plan, cq->advance, 4,
+							argtypes, values, nulls, SPI_OK_UPDATE);
 
 	stats.rows = n;
 	stats.batches = 1;
@@ -649,6 +649,7 @@ Datum
 bulk_status_cursor_close(PG_FUNCTION_ARGS)
 {
 	char	   *name;
+	CursorSql  *cq;
 	Oid			argtypes[1] = {TEXTOID};
 	Datum		values[1];
 
@@ -657,8 +658,9 @@ bulk_status_cursor_close(PG_FUNCTION_ARGS)
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	(void) check_cursor_owner(name);
-	(void) lock_cursor(name, 0);
+	cq = cursor_statements();
+	(void) check_cursor_owner(cq, name);
+	(void) lock_cursor(cq, name, 0);
 	values[0] = CStringGetTextDatum(name);
 	bulk_state_execute("cursor_state", "DELETE FROM bulk_status.cursor_state WHERE name = $1",
 				  1, argtypes, values, NULL, SPI_OK_DELETE);

@@ -289,9 +289,8 @@ keyset_receive(TupleTableSlot *slot, DestReceiver *self)
 
 		if (b->nrows >= b->capacity)
 		{
-			b->capacity = Max(1024, 2 * b->capacity);
-			b->rows = b->rows ? repalloc(b->rows, sizeof(Datum) * b->capacity)
-				: palloc(sizeof(Datum) * b->capacity);
+			b->capacity *= 2;
+			b->rows = repalloc(b->rows, sizeof(Datum) * b->capacity);
 		}
 		if (tuple)
 			b->rows[b->nrows] = heap_copy_tuple_as_datum(tuple, q->rowdesc);
