@@ -23,6 +23,7 @@ our @EXPORT = qw(
   start_transition
   finish_transition
   check_committed
+  start_crash_node
   wait_for_crash_restart
   kill_backend
   sql_as
@@ -209,6 +210,19 @@ sub check_committed
 	cmp_ok($batches, '>=', 2, "$how: several batches committed")
 	  unless $opt{keyed};
 	return $audited;
+}
+
+# A new node $name, started, whose server restarts after a backend crashes
+# (PostgreSQL::Test::Cluster turns restart_after_crash off), for the tests
+# that kill backends with kill_backend.
+sub start_crash_node
+{
+	my ($name) = @_;
+	my $node = PostgreSQL::Test::Cluster->new($name);
+	$node->init;
+	$node->append_conf('postgresql.conf', 'restart_after_crash = on');
+	$node->start;
+	return $node;
 }
 
 # Wait until the server, crashed after $log_offset, accepts queries again.

@@ -25,10 +25,7 @@ use BulkStatusTest;
 my $total = 20000;
 my $batch = 500;
 
-my $node = PostgreSQL::Test::Cluster->new('transition_crash');
-$node->init;
-$node->append_conf('postgresql.conf', 'restart_after_crash = on');
-$node->start;
+my $node = start_crash_node('transition_crash');
 
 $node->safe_psql('postgres', 'CREATE EXTENSION bulk_status');
 create_audited_table($node, 'files', payload => 1);

@@ -47,10 +47,7 @@ use BulkStatusTest;
 my $total = 20000;
 my $batch = 500;
 
-my $node = PostgreSQL::Test::Cluster->new('sync_cycle_crash');
-$node->init;
-$node->append_conf('postgresql.conf', 'restart_after_crash = on');
-$node->start;
+my $node = start_crash_node('sync_cycle_crash');
 
 $node->safe_psql(
 	'postgres', qq{

@@ -24,10 +24,7 @@ use Test::More;
 my $rows = 20000;
 my $batch = 500;
 
-my $node = PostgreSQL::Test::Cluster->new('cursor_parts');
-$node->init;
-$node->append_conf('postgresql.conf', 'restart_after_crash = on');
-$node->start;
+my $node = start_crash_node('cursor_parts');
 
 $node->safe_psql(
 	'postgres', qq{
